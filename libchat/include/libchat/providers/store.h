@@ -1,0 +1,167 @@
+// Store: durable state of libchat, behind an interface a host can implement.
+//
+// The Store is deliberately "dumb": it persists and queries records and keeps
+// the few invariants that must hold inside one transaction (unique emails and
+// keys, gapless per-conversation seq, client_msg_id idempotency, receipts that
+// only move forward). Authorization and validation live in the core above it;
+// a Store may trust its inputs to be well-formed.
+//
+// Thread-safety: every method may be called concurrently from many threads.
+// A write that returned OK is durable (survives a process crash).
+//
+// Errors: kNotFound for missing rows, kAlreadyExists for unique violations,
+// kUnavailable when the backing store cannot be reached or written,
+// kInternal for anything else. Messages never contain SQL.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libchat/status.h"
+#include "libchat/types.h"
+
+namespace libchat {
+
+struct StoredAccount {
+  Account account;
+  std::string password_hash;  // PHC string ("$argon2id$v=19$…")
+};
+
+struct StoredApp {
+  App app;
+  std::string secret_key_hash;  // hex SHA-256 of the "sk_…" key; the key itself is never stored
+  std::string identity_secret;  // HMAC key for customer user_hash verification
+};
+
+struct ConversationQuery {
+  AppId app_id;
+  std::optional<ConversationStatus> status;
+  std::optional<std::string> assignee_id;  // "" selects unassigned conversations
+  std::optional<ConversationType> type;
+  std::optional<CustomerId> customer_id;   // only this customer's conversations
+  std::string viewer_id;   // read_seq / unread_count are computed for this principal id
+  std::string cursor;      // opaque, from a previous Page::next_cursor
+  int limit = 50;          // 1..200, validated by the core
+};
+
+struct MessageQuery {
+  ConversationId conversation_id;
+  // At most one of after_seq / before_seq. after_seq: ascending from after_seq+1.
+  // before_seq: the `limit` messages just below before_seq, returned ascending.
+  // Neither: the first `limit` messages ascending.
+  std::optional<std::int64_t> after_seq;
+  std::optional<std::int64_t> before_seq;
+  int limit = 50;
+};
+
+struct AppendRequest {
+  // Fully formed by the core except `seq`, which the store assigns.
+  Message message;
+  // When true and the conversation is resolved or snoozed, it becomes open again
+  // (and snoozed_until is cleared) in the same transaction.
+  bool reopen = false;
+};
+
+struct AppendResult {
+  Message message;            // as stored (the original one when deduplicated)
+  Conversation conversation;  // after the append: last_seq, last_message, status, times
+  bool created = false;       // false: (conversation, sender, client_msg_id) already existed
+};
+
+// Called once for each newly appended message after its transaction committed,
+// before AppendMessage returns, in commit order across all callers. Must not
+// block and must not call back into the Store.
+using CommitHook = std::function<void(const AppendResult&)>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- settings: small process-wide values (e.g. the generated JWT secret)
+  virtual Result<std::optional<std::string>> GetSetting(std::string_view key) = 0;
+  // Stores `value` unless the key exists; returns the value now stored.
+  virtual Result<std::string> PutSettingIfAbsent(std::string_view key, std::string_view value) = 0;
+
+  // --- accounts (email is unique, compared as given: the core lower-cases it)
+  virtual Status CreateAccount(const StoredAccount& account) = 0;
+  virtual Result<StoredAccount> GetAccount(const AccountId& id) = 0;
+  virtual Result<StoredAccount> FindAccountByEmail(std::string_view email) = 0;
+  // Replaces name, email, password_hash and updated_at.
+  virtual Status UpdateAccount(const StoredAccount& account) = 0;
+
+  // --- token revocation (logout). Entries may be purged after expires_at.
+  virtual Status RevokeToken(std::string_view token_id, Timestamp expires_at) = 0;
+  virtual Result<bool> IsTokenRevoked(std::string_view token_id) = 0;
+
+  // --- apps (publishable_key and secret_key_hash are unique)
+  virtual Status CreateApp(const StoredApp& app) = 0;
+  virtual Result<StoredApp> GetApp(const AppId& id) = 0;
+  // Ordered by creation, oldest first.
+  virtual Result<Page<App>> ListApps(const AccountId& owner, std::string_view cursor, int limit) = 0;
+  // Replaces every field but id, account_id and created_at.
+  virtual Status UpdateApp(const StoredApp& app) = 0;
+  // Deletes the app and everything under it (customers, conversations, messages, receipts).
+  virtual Status DeleteApp(const AppId& id) = 0;
+  virtual Result<StoredApp> FindAppByPublishableKey(std::string_view publishable_key) = 0;
+  virtual Result<StoredApp> FindAppBySecretKeyHash(std::string_view secret_key_hash) = 0;
+
+  // --- customers ((app_id, external_id) is unique when external_id is non-empty)
+  virtual Status CreateCustomer(const Customer& customer) = 0;
+  virtual Result<Customer> GetCustomer(const CustomerId& id) = 0;
+  virtual Result<Customer> FindCustomerByExternalId(const AppId& app, std::string_view external_id) = 0;
+  // Replaces name, email, metadata_json and updated_at.
+  virtual Status UpdateCustomer(const Customer& customer) = 0;
+
+  // --- conversations
+  virtual Status CreateConversation(const Conversation& conversation) = 0;
+  // Fills last_message, and read_seq / unread_count for viewer_id (may be empty).
+  virtual Result<Conversation> GetConversation(const ConversationId& id, std::string_view viewer_id) = 0;
+  // Replaces status, assignee_id, snoozed_until, name, metadata_json and updated_at.
+  virtual Status UpdateConversation(const Conversation& conversation) = 0;
+  // Newest activity first (last_activity_at desc, id desc), each with last_message,
+  // read_seq and unread_count for query.viewer_id.
+  virtual Result<Page<Conversation>> ListConversations(const ConversationQuery& query) = 0;
+
+  // --- messages
+  // Assigns seq = last_seq + 1 inside the write transaction, updates the
+  // conversation (last_seq, last_message, last_activity_at, updated_at, reopen).
+  // A message whose (conversation, sender id, client_msg_id) exists is not
+  // appended: the stored one is returned with created = false and the hook is
+  // not called. kNotFound when the conversation does not exist.
+  virtual Result<AppendResult> AppendMessage(const AppendRequest& request, const CommitHook& on_commit) = 0;
+  virtual Result<std::vector<Message>> ListMessages(const MessageQuery& query) = 0;
+
+  // --- receipts: stored values become max(stored, given) field by field.
+  virtual Result<Receipt> AdvanceReceipt(const ConversationId& conversation, std::string_view member_id,
+                                         std::int64_t delivered_seq, std::int64_t read_seq,
+                                         Timestamp now) = 0;
+  // A zero receipt when the member has none yet.
+  virtual Result<Receipt> GetReceipt(const ConversationId& conversation, std::string_view member_id) = 0;
+
+  // --- health: OK when a write transaction can commit right now.
+  virtual Status CheckWritable() = 0;
+};
+
+// The embedded default: SQLite in WAL mode with one writer thread that groups
+// concurrent writes into shared transactions, and a pool of read connections.
+struct SqliteStoreOptions {
+  // Database file; created with its schema when absent. Default: "libchat.db".
+  std::string path = "libchat.db";
+  // Read connections in the pool. Default: 4.
+  int read_connections = 4;
+  // Most writes committed in one transaction (group commit). Default: 1000.
+  int max_batch_size = 1000;
+  // PRAGMA synchronous=FULL when true (every commit survives power loss),
+  // NORMAL otherwise (survives a process crash, not power loss). Default: true.
+  bool synchronous_full = true;
+  // How long a writer waits on a lock held by another process. Default: 5000 ms.
+  int busy_timeout_ms = 5000;
+};
+Result<std::shared_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options);
+
+}  // namespace libchat
