@@ -1,1 +1,67 @@
-int main() { return 0; }
+// libchat-server: configuration in, Chat and Server up, signals to a graceful stop.
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+#include "libchat/chat.h"
+#include "server/config.h"
+#include "server/logger.h"
+#include "server/server.h"
+
+int main(int argc, char** argv) {
+  using namespace libchat;
+  auto config = server::LoadConfig(std::vector<std::string>(argv + 1, argv + argc), [](const char* name) {
+    return std::getenv(name);
+  });
+  if (!config.ok()) {
+    std::fprintf(stderr, "libchat-server: %s\n", config.status().message().c_str());
+    return 2;
+  }
+  if (config->show_help) {
+    std::fputs(server::ConfigHelpText().c_str(), stdout);
+    return 0;
+  }
+  if (config->show_version) {
+    std::puts(LIBCHAT_VERSION);
+    return 0;
+  }
+  server::Logger log(config->log_level);
+
+  Options options;
+  options.sqlite.path = config->database_path;
+  options.sqlite.synchronous_full = config->database_sync_full;
+  options.jwt_secret = config->jwt_secret;
+  options.master_key = config->master_key;
+  options.password_hashing.memory_kib = static_cast<std::uint32_t>(config->password_memory_kib);
+  auto chat = Chat::Open(std::move(options));
+  if (!chat.ok()) {
+    log.Error("cannot open the store " + config->database_path + ": " + chat.status().ToString());
+    return 1;
+  }
+
+  asio::io_context io(config->io_threads);
+  server::Server server(io, **chat, *config, log);
+  if (Status st = server.Start(); !st.ok()) {
+    log.Error(st.message());
+    return 1;
+  }
+  log.Info("libchat-server " LIBCHAT_VERSION " listening on http://" + config->listen_host + ":" +
+           std::to_string(server.port()) + " (store " + config->database_path + ")");
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const asio::error_code& ec, int signal) {
+    if (ec) return;
+    log.Info(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+    server.Shutdown();
+  });
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < config->io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  log.Info("stopped");
+  return 0;
+}

@@ -1,0 +1,209 @@
+#include "server/config.h"
+
+#include <charconv>
+#include <thread>
+
+namespace libchat::server {
+namespace {
+
+Status Bad(const std::string& what, const std::string& why) { return InvalidArgumentError(what + ": " + why); }
+
+template <typename T>
+bool ParseNumber(const std::string& text, T& out) {
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end;
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+// One setting: its environment variable, its flag, and how to apply a value.
+struct Setting {
+  const char* env;
+  const char* flag;
+  const char* help;
+  std::function<Status(ServerConfig&, const std::string&)> apply;
+};
+
+Status ApplyListen(ServerConfig& c, const std::string& v) {
+  std::string host;
+  std::string port;
+  if (!v.empty() && v.front() == '[') {
+    const auto close = v.find(']');
+    if (close == std::string::npos || close + 1 >= v.size() || v[close + 1] != ':') {
+      return Bad("listen", "expected [ipv6]:port");
+    }
+    host = v.substr(1, close - 1);
+    port = v.substr(close + 2);
+  } else {
+    const auto colon = v.rfind(':');
+    if (colon == std::string::npos) return Bad("listen", "expected host:port");
+    host = v.substr(0, colon);
+    port = v.substr(colon + 1);
+  }
+  std::uint16_t p = 0;
+  if (host.empty() || !ParseNumber(port, p)) return Bad("listen", "expected host:port with a port 0-65535");
+  c.listen_host = host;
+  c.listen_port = p;
+  return Status::Ok();
+}
+
+template <typename T>
+std::function<Status(ServerConfig&, const std::string&)> Number(const char* name, T ServerConfig::*field, T min,
+                                                                 T max) {
+  return [=](ServerConfig& c, const std::string& v) {
+    T n{};
+    if (!ParseNumber(v, n) || n < min || n > max) {
+      return Bad(name, "expected a number from " + std::to_string(min) + " to " + std::to_string(max));
+    }
+    c.*field = n;
+    return Status::Ok();
+  };
+}
+
+const std::vector<Setting>& Settings() {
+  static const std::vector<Setting> settings = {
+      {"CHAT_LISTEN", "--listen", "host:port to listen on (default 127.0.0.1:8080)", ApplyListen},
+      {"CHAT_DB", "--db", "SQLite database file (default ./libchat.db)",
+       [](ServerConfig& c, const std::string& v) {
+         if (v.empty()) return Bad("db", "must not be empty");
+         c.database_path = v;
+         return Status::Ok();
+       }},
+      {"CHAT_DB_SYNC", "--db-sync", "full (default: every commit survives power loss) or normal",
+       [](ServerConfig& c, const std::string& v) {
+         if (v != "full" && v != "normal") return Bad("db-sync", "expected full or normal");
+         c.database_sync_full = v == "full";
+         return Status::Ok();
+       }},
+      {"CHAT_JWT_SECRET", "--jwt-secret", "HS256 key, >= 32 bytes (default: generated and kept in the store)",
+       [](ServerConfig& c, const std::string& v) {
+         if (!v.empty() && v.size() < 32) return Bad("jwt-secret", "must be at least 32 bytes");
+         c.jwt_secret = v;
+         return Status::Ok();
+       }},
+      {"CHAT_MASTER_KEY", "--master-key", "admin key for X-Master-Key (default: none, admin disabled)",
+       [](ServerConfig& c, const std::string& v) {
+         c.master_key = v;
+         return Status::Ok();
+       }},
+      {"CHAT_LOG_LEVEL", "--log-level", "error, warn, info (default) or debug",
+       [](ServerConfig& c, const std::string& v) {
+         if (v == "error") c.log_level = LogLevel::kError;
+         else if (v == "warn") c.log_level = LogLevel::kWarn;
+         else if (v == "info") c.log_level = LogLevel::kInfo;
+         else if (v == "debug") c.log_level = LogLevel::kDebug;
+         else return Bad("log-level", "expected error, warn, info or debug");
+         return Status::Ok();
+       }},
+      {"CHAT_ALLOWED_ORIGINS", "--allowed-origins",
+       "comma-separated origins allowed for CORS and WebSocket ('*' = any; default: none for CORS, any for WebSocket)",
+       [](ServerConfig& c, const std::string& v) {
+         c.allowed_origins = SplitList(v);
+         return Status::Ok();
+       }},
+      {"CHAT_RATE_LIMIT", "--rate-limit", "requests per second per app (default 0 = unlimited)",
+       [](ServerConfig& c, const std::string& v) {
+         double r = 0;
+         if (!ParseNumber(v, r) || r < 0) return Bad("rate-limit", "expected a non-negative number");
+         c.rate_limit = r;
+         return Status::Ok();
+       }},
+      {"CHAT_MAX_BODY", "--max-body", "largest request body in bytes (default 1048576)",
+       Number<std::size_t>("max-body", &ServerConfig::max_body_bytes, 1024, 64u * 1024 * 1024)},
+      {"CHAT_IO_THREADS", "--io-threads", "network threads (default: number of cores)",
+       Number<int>("io-threads", &ServerConfig::io_threads, 0, 256)},
+      {"CHAT_WORKERS", "--workers", "threads for blocking store calls (default 32)",
+       Number<int>("workers", &ServerConfig::worker_threads, 1, 1024)},
+      {"CHAT_WS_HEARTBEAT_MS", "--ws-heartbeat-ms", "WebSocket ping interval in ms (default 25000)",
+       Number<int>("ws-heartbeat-ms", &ServerConfig::heartbeat_ms, 100, 600000)},
+      {"CHAT_WS_MAX_FRAME", "--ws-max-frame", "largest WebSocket message from a client in bytes (default 65536)",
+       Number<std::size_t>("ws-max-frame", &ServerConfig::ws_max_message_bytes, 1024, 16u * 1024 * 1024)},
+      {"CHAT_PASSWORD_MEMORY_KIB", "--password-memory-kib", "Argon2id memory cost in KiB (default 19456)",
+       Number<int>("password-memory-kib", &ServerConfig::password_memory_kib, 8192, 4 * 1024 * 1024)},
+  };
+  return settings;
+}
+
+}  // namespace
+
+const char* LogLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kError: return "error";
+    case LogLevel::kWarn: return "warn";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kDebug: return "debug";
+  }
+  return "info";
+}
+
+std::string ConfigHelpText() {
+  std::string text =
+      "Usage: libchat-server [serve] [options]\n"
+      "       libchat-server --help | --version\n\n"
+      "Every option may also be set with its environment variable; a flag wins over the variable.\n\n";
+  for (const Setting& s : Settings()) {
+    const std::string flag = std::string(s.flag) + " VALUE";
+    text += "  " + flag + std::string(flag.size() < 28 ? 28 - flag.size() : 1, ' ') + s.help + "  [" + s.env + "]\n";
+  }
+  return text;
+}
+
+Result<ServerConfig> LoadConfig(const std::vector<std::string>& args,
+                                const std::function<const char*(const char*)>& env) {
+  ServerConfig config;
+  for (const Setting& s : Settings()) {
+    if (const char* value = env(s.env); value != nullptr && *value != '\0') {
+      if (Status st = s.apply(config, value); !st.ok()) return InvalidArgumentError(std::string(s.env) + ": " + st.message());
+    }
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-h" || arg == "--help") {
+      config.show_help = true;
+      continue;
+    }
+    if (arg == "--version") {
+      config.show_version = true;
+      continue;
+    }
+    if (arg == "serve" && i == 0) continue;
+    std::string name = arg;
+    std::string value;
+    bool has_value = false;
+    if (const auto eq = arg.find('='); eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    const Setting* match = nullptr;
+    for (const Setting& s : Settings()) {
+      if (name == s.flag) match = &s;
+    }
+    if (match == nullptr) return InvalidArgumentError("unknown option " + name + " (see --help)");
+    if (!has_value) {
+      if (i + 1 >= args.size()) return InvalidArgumentError(name + " needs a value");
+      value = args[++i];
+    }
+    if (Status st = match->apply(config, value); !st.ok()) return st;
+  }
+  if (config.io_threads == 0) {
+    config.io_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  return config;
+}
+
+}  // namespace libchat::server

@@ -1,0 +1,49 @@
+// ServerConfig: the reference server's settings, from the environment variables
+// of the contract (CHAT_*) and command-line flags (flags win).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "libchat/status.h"
+
+namespace libchat::server {
+
+enum class LogLevel { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
+
+struct ServerConfig {
+  std::string listen_host = "127.0.0.1";  // CHAT_LISTEN / --listen host:port ("[::1]:8080" for IPv6)
+  std::uint16_t listen_port = 8080;       // 0 picks a free port (tests)
+  std::string database_path = "./libchat.db";  // CHAT_DB / --db
+  bool database_sync_full = true;         // CHAT_DB_SYNC / --db-sync full|normal
+  std::string jwt_secret;                 // CHAT_JWT_SECRET / --jwt-secret; empty: generated, kept in the store
+  std::string master_key;                 // CHAT_MASTER_KEY / --master-key; empty: no admin principal
+  LogLevel log_level = LogLevel::kInfo;   // CHAT_LOG_LEVEL / --log-level error|warn|info|debug
+  std::vector<std::string> allowed_origins;  // CHAT_ALLOWED_ORIGINS / --allowed-origins a,b ("*" = any)
+  double rate_limit = 0;                  // CHAT_RATE_LIMIT / --rate-limit requests/s per app; 0 = off
+  std::size_t max_body_bytes = 1024 * 1024;  // CHAT_MAX_BODY / --max-body
+  int io_threads = 0;                     // CHAT_IO_THREADS / --io-threads; 0 = number of cores
+  int worker_threads = 32;                // CHAT_WORKERS / --workers: threads that run blocking core calls
+  int heartbeat_ms = 25000;               // CHAT_WS_HEARTBEAT_MS: ping interval; 2x silence closes
+  std::size_t ws_max_message_bytes = 64 * 1024;  // CHAT_WS_MAX_FRAME: larger client frames close with 1009
+  std::size_t ws_max_queued_frames = 1024;       // per connection; beyond it the client is closed with 1013
+  std::size_t ws_max_queued_bytes = 4 * 1024 * 1024;
+  int shutdown_grace_ms = 5000;           // how long in-flight work may take after SIGTERM
+  int password_memory_kib = 19456;        // CHAT_PASSWORD_MEMORY_KIB: Argon2id memory cost
+
+  bool show_help = false;
+  bool show_version = false;
+};
+
+// Reads `env` (a getenv-like lookup) and then `args` (argv without the program name).
+// kInvalidArgument names the offending variable or flag.
+Result<ServerConfig> LoadConfig(const std::vector<std::string>& args,
+                                const std::function<const char*(const char*)>& env);
+
+std::string ConfigHelpText();
+const char* LogLevelName(LogLevel level);
+
+}  // namespace libchat::server
