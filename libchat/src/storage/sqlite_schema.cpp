@@ -1,0 +1,200 @@
+#include "storage/sqlite_schema.h"
+
+#include <chrono>
+#include <string>
+
+#include "util/status_macros.h"
+
+namespace libchat::internal {
+namespace {
+
+// Conventions of the schema:
+// - timestamps are INTEGER unix milliseconds; enums are their wire names ("open");
+//   JSON is TEXT exactly as given by the core.
+// - everything under an app is removed by ON DELETE CASCADE when the app is:
+//   apps -> customers, apps -> conversations -> messages, conversations -> receipts.
+// - a conversation's last message is the message with seq = last_seq (messages are
+//   immutable in the Store), so it is not denormalized.
+// - partial UNIQUE indexes leave empty values (anonymous customers, messages
+//   without client_msg_id) out of the uniqueness; queries that should use them
+//   repeat the index's WHERE term so the planner can.
+constexpr const char kMigration1[] = R"sql(
+CREATE TABLE schema_migrations (
+  version INTEGER PRIMARY KEY,
+  applied_at INTEGER NOT NULL
+);
+
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- One row that CheckWritable() updates so that a health probe really writes.
+CREATE TABLE health (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  beats INTEGER NOT NULL
+);
+INSERT INTO health (id, beats) VALUES (1, 0);
+
+CREATE TABLE accounts (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE revoked_tokens (
+  token_id TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
+
+CREATE TABLE apps (
+  pk INTEGER PRIMARY KEY,  -- insertion order: breaks created_at ties in ListApps
+  id TEXT NOT NULL UNIQUE,
+  account_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  publishable_key TEXT NOT NULL UNIQUE,
+  secret_key_hash TEXT NOT NULL UNIQUE,
+  identity_secret TEXT NOT NULL,
+  theme_json TEXT NOT NULL,
+  prechat_json TEXT NOT NULL,
+  identity_verification INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX apps_by_account ON apps (account_id, created_at, pk);
+
+CREATE TABLE customers (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+  external_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  metadata_json TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX customers_by_app ON customers (app_id);
+CREATE UNIQUE INDEX customers_by_external_id ON customers (app_id, external_id) WHERE external_id <> '';
+
+CREATE TABLE conversations (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+  type TEXT NOT NULL,
+  status TEXT NOT NULL,
+  assignee_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  metadata_json TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  last_seq INTEGER NOT NULL,
+  snoozed_until INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  last_activity_at INTEGER NOT NULL
+);
+-- ListConversations walks one of these in (last_activity_at DESC, id DESC) order.
+CREATE INDEX conversations_by_activity ON conversations (app_id, last_activity_at DESC, id DESC);
+CREATE INDEX conversations_by_status ON conversations (app_id, status, last_activity_at DESC, id DESC);
+CREATE INDEX conversations_by_customer ON conversations (app_id, customer_id, last_activity_at DESC, id DESC)
+  WHERE customer_id <> '';
+
+-- Clustered by (conversation_id, seq): history pages and unread counts are range
+-- scans of the table itself. Small columns first so that counting never reads
+-- the text's overflow pages.
+CREATE TABLE messages (
+  conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  sender_id TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  sender_type TEXT NOT NULL,
+  client_msg_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  app_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  edited_at INTEGER,
+  text TEXT NOT NULL,
+  metadata_json TEXT NOT NULL,
+  PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX messages_by_id ON messages (id);
+CREATE UNIQUE INDEX messages_by_client_msg_id ON messages (conversation_id, sender_id, client_msg_id)
+  WHERE client_msg_id <> '';
+
+CREATE TABLE receipts (
+  conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+  member_id TEXT NOT NULL,
+  delivered_seq INTEGER NOT NULL,
+  read_seq INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, member_id)
+) WITHOUT ROWID;
+)sql";
+
+// Ordered: kSteps[i] takes the database from version i to version i + 1.
+constexpr const char* kSteps[] = {kMigration1};
+constexpr int kLatestVersion = static_cast<int>(sizeof(kSteps) / sizeof(kSteps[0]));
+
+constexpr const char kInsertMigration[] =
+    "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)";
+
+Status ApplySteps(SqliteConnection& db, int from) {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  for (int version = from + 1; version <= kLatestVersion; ++version) {
+    LIBCHAT_RETURN_IF_ERROR(db.Exec(kSteps[version - 1], "cannot apply a schema migration"));
+    LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt insert, db.Prepare(kInsertMigration));
+    insert.Bind(1, version);
+    insert.Bind(2, now);
+    LIBCHAT_RETURN_IF_ERROR(insert.Run("cannot record a schema migration"));
+  }
+  // PRAGMA takes no parameters; the value is our own integer.
+  std::string set_version = "PRAGMA user_version = " + std::to_string(kLatestVersion);
+  return db.Exec(set_version.c_str(), "cannot record the schema version");
+}
+
+}  // namespace
+
+int SqliteSchemaLatestVersion() { return kLatestVersion; }
+
+Result<int> MigrateSqliteSchema(SqliteConnection& db) {
+  // IMMEDIATE: two processes opening a fresh file at once serialize here, and
+  // the second one sees the first one's schema.
+  LIBCHAT_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE", "cannot start the schema migration"));
+  auto rollback = [&db] { db.Exec("ROLLBACK", "rollback").IgnoreError(); };
+
+  auto current = db.QueryInt("PRAGMA user_version", "cannot read the schema version");
+  if (!current.ok()) {
+    rollback();
+    return current.status();
+  }
+  const int found = static_cast<int>(*current);
+  if (found > kLatestVersion) {
+    rollback();
+    return FailedPreconditionError("database schema version " + std::to_string(found) +
+                                   " is newer than this build of libchat supports (" +
+                                   std::to_string(kLatestVersion) + "); upgrade libchat");
+  }
+  if (found < 0) {
+    rollback();
+    return FailedPreconditionError("database has an invalid schema version " + std::to_string(found));
+  }
+  if (found < kLatestVersion) {
+    Status applied = ApplySteps(db, found);
+    if (!applied.ok()) {
+      rollback();
+      return applied;
+    }
+  }
+  Status committed = db.Exec("COMMIT", "cannot commit the schema migration");
+  if (!committed.ok()) {
+    rollback();
+    return committed;
+  }
+  return found;
+}
+
+}  // namespace libchat::internal

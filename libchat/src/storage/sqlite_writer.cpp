@@ -1,0 +1,177 @@
+#include "storage/sqlite_writer.h"
+
+#include <algorithm>
+#include <exception>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace libchat::internal {
+namespace {
+
+// One name is enough: savepoints of a batch are sequential, never nested.
+constexpr const char kBegin[] = "BEGIN IMMEDIATE";
+constexpr const char kCommit[] = "COMMIT";
+constexpr const char kRollback[] = "ROLLBACK";
+constexpr const char kSavepoint[] = "SAVEPOINT op";
+constexpr const char kRelease[] = "RELEASE op";
+constexpr const char kRollbackTo[] = "ROLLBACK TO op";
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteWriter>> SqliteWriter::Start(std::unique_ptr<SqliteConnection> db,
+                                                           const Options& options) {
+  std::unique_ptr<SqliteWriter> writer(new SqliteWriter(std::move(db), options));
+  try {
+    writer->thread_ = std::thread([w = writer.get()] { w->Loop(); });
+  } catch (const std::system_error&) {
+    return InternalError("cannot start the store writer thread");
+  }
+  return writer;
+}
+
+SqliteWriter::SqliteWriter(std::unique_ptr<SqliteConnection> db, const Options& options)
+    : db_(std::move(db)), options_(options) {}
+
+SqliteWriter::~SqliteWriter() {
+  Stop();
+  db_.reset();
+}
+
+void SqliteWriter::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+Status SqliteWriter::Execute(SqliteWriteOp& op) {
+  // A write from a commit hook would wait for the very thread running it.
+  if (std::this_thread::get_id() == thread_.get_id()) {
+    return FailedPreconditionError("the store was called from a commit hook");
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) return UnavailableError("the store is closed");
+  if (queue_.size() >= options_.max_queue) return ResourceExhaustedError("the store write queue is full");
+  queue_.push_back(&op);
+  queued_.store(queue_.size(), std::memory_order_relaxed);
+  work_cv_.notify_one();
+  op.cv_.wait(lock, [&op] { return op.done_; });
+  return std::move(op.status_);
+}
+
+SqliteStoreStats SqliteWriter::stats() const {
+  SqliteStoreStats s;
+  s.commits = commits_.load(std::memory_order_relaxed);
+  s.ops = ops_.load(std::memory_order_relaxed);
+  s.failed_batches = failed_batches_.load(std::memory_order_relaxed);
+  s.max_batch = max_batch_.load(std::memory_order_relaxed);
+  s.queued = queued_.load(std::memory_order_relaxed);
+  return s;
+}
+
+void SqliteWriter::Loop() {
+  const std::size_t max_batch = static_cast<std::size_t>(std::max(1, options_.max_batch_size));
+  std::vector<SqliteWriteOp*> batch;
+  batch.reserve(std::min<std::size_t>(max_batch, 4096));
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      work_cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+      // When stopping, keep going until the queue is drained.
+      if (queue_.empty()) return;
+      const std::size_t n = std::min(queue_.size(), max_batch);
+      batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      queued_.store(queue_.size(), std::memory_order_relaxed);
+    }
+    RunBatch(batch);
+    {
+      // Notify under the lock: once done_ is visible the caller may return and
+      // destroy the op (and its condition variable).
+      std::lock_guard<std::mutex> lock(mu_);
+      for (SqliteWriteOp* op : batch) {
+        op->done_ = true;
+        op->cv_.notify_one();
+      }
+    }
+    batch.clear();
+  }
+}
+
+Status SqliteWriter::Control(const char* sql, const char* context) {
+  auto stmt = db_->Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  return stmt->Run(context);
+}
+
+void SqliteWriter::FailBatch(const std::vector<SqliteWriteOp*>& batch, const Status& cause) {
+  // Whatever the cause, nothing of this batch is durable: the caller may retry.
+  Status failed = cause.code() == StatusCode::kUnavailable
+                      ? cause
+                      : UnavailableError("the write transaction failed: " + cause.message());
+  for (SqliteWriteOp* op : batch) op->status_ = failed;
+  failed_batches_.fetch_add(1, std::memory_order_relaxed);
+  if (!db_->AutoCommit()) Control(kRollback, "cannot roll back").IgnoreError();
+}
+
+void SqliteWriter::RunBatch(const std::vector<SqliteWriteOp*>& batch) {
+  Status begun = Control(kBegin, "cannot start a write transaction");
+  if (!begun.ok()) {
+    FailBatch(batch, begun);
+    return;
+  }
+
+  for (SqliteWriteOp* op : batch) {
+    Status saved = Control(kSavepoint, "cannot open a savepoint");
+    if (!saved.ok()) {
+      FailBatch(batch, saved);
+      return;
+    }
+    Status status;
+    try {
+      status = op->run(op->run_ctx, *db_);
+    } catch (const std::exception&) {
+      status = InternalError("unexpected failure in a store write");
+    } catch (...) {
+      status = InternalError("unexpected failure in a store write");
+    }
+    // On some errors (SQLITE_FULL, IOERR, NOMEM) SQLite abandons the whole
+    // transaction on its own; then neither RELEASE nor ROLLBACK TO applies.
+    if (db_->AutoCommit()) {
+      FailBatch(batch, status.ok() ? UnavailableError("the write transaction was aborted") : status);
+      return;
+    }
+    Status closed = Control(status.ok() ? kRelease : kRollbackTo, "cannot close a savepoint");
+    if (closed.ok() && !status.ok()) closed = Control(kRelease, "cannot close a savepoint");
+    if (!closed.ok()) {
+      FailBatch(batch, closed);
+      return;
+    }
+    op->status_ = std::move(status);
+  }
+
+  Status committed = Control(kCommit, "cannot commit a write transaction");
+  if (!committed.ok()) {
+    FailBatch(batch, committed);
+    return;
+  }
+  commits_.fetch_add(1, std::memory_order_relaxed);
+  ops_.fetch_add(batch.size(), std::memory_order_relaxed);
+  if (batch.size() > max_batch_.load(std::memory_order_relaxed)) {
+    max_batch_.store(batch.size(), std::memory_order_relaxed);  // only this thread writes it
+  }
+
+  // Hooks in batch order = commit order. A throwing hook must not kill the writer.
+  for (SqliteWriteOp* op : batch) {
+    if (!op->status_.ok() || op->after_commit == nullptr) continue;
+    try {
+      op->after_commit(op->after_ctx);
+    } catch (...) {
+    }
+  }
+}
+
+}  // namespace libchat::internal

@@ -1,0 +1,70 @@
+// The reference server's HTTP API: a pure request -> response function over the libchat facade (API.md).
+// No I/O and no Asio here: the network layer parses a request, calls Api::Handle on a worker thread (the
+// facade blocks until writes are durable) and writes back the response.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libchat/chat.h"
+#include "server/http/request.h"
+
+namespace libchat::server {
+
+struct ApiOptions {
+  std::string version;                       // reported by /health
+  std::vector<std::string> allowed_origins;  // CORS; empty = no CORS headers at all; "*" = any origin
+  std::string openapi_json;                  // served verbatim at GET /openapi.json (empty -> 404)
+};
+
+namespace api {
+struct Routes;
+}  // namespace api
+
+// Thread-safe: Handle may run on many threads at once (it keeps no per-request state in the object).
+class Api {
+ public:
+  Api(Chat& chat, ApiOptions options);  // records the start time for uptime_s
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  // Never throws and never returns 5xx for bad client input. Every response carries "X-Request-Id:
+  // <request_id>" and, when the request's Origin is allowed, "Access-Control-Allow-Origin: <origin>" and
+  // "Vary: Origin". CORS preflights (OPTIONS with Access-Control-Request-Method) get 204 with
+  // Access-Control-Allow-Methods/-Headers/-Max-Age; a plain OPTIONS on a known path gets 204 with Allow.
+  // JSON bodies come with "Content-Type: application/json".
+  http::Response Handle(const http::Request& request, const std::string& request_id);
+
+ private:
+  http::Response Dispatch(const http::Request& request, const std::string& request_id);
+  void AddCorsHeaders(const http::Request& request, http::Response& response) const;
+  bool OriginAllowed(std::string_view origin) const;
+
+  Chat& chat_;
+  ApiOptions options_;
+  std::chrono::steady_clock::time_point started_;
+  std::unique_ptr<api::Routes> routes_;
+};
+
+// {"error":{"code","message","request_id"}} with Content-Type and X-Request-Id (when request_id is not
+// empty); a 401 also gets "WWW-Authenticate: Bearer" and a 429 "Retry-After: 1".
+http::Response ErrorResponse(int status, std::string_view code, std::string_view message,
+                             std::string_view request_id);
+// The error response for a non-OK Status: HttpStatusFor / ErrorCodeFor, and the Status message except for
+// kInternal, whose details never leave the process ("internal error").
+http::Response ErrorResponse(const Status& status, std::string_view request_id);
+// The contract's mapping: 400, 401, 403, 404, 409 (already_exists, aborted, failed_precondition), 429, 503,
+// 500; 200 for kOk.
+int HttpStatusFor(StatusCode code);
+// "invalid_argument", "unauthenticated", "permission_denied", "not_found", "already_exists", "conflict",
+// "failed_precondition", "rate_limited", "unavailable", "internal" ("ok" for kOk).
+const char* ErrorCodeFor(StatusCode code);
+// Authorization: Bearer <jwt> (else X-Authorization-Key, else ?token= for WebSocket upgrades), X-API-Key,
+// X-User-Id, X-Master-Key. Absent ones stay empty; Chat::Authenticate decides what they are worth.
+Credentials CredentialsFrom(const http::Request& request);
+
+}  // namespace libchat::server

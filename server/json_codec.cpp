@@ -1,0 +1,291 @@
+#include "server/json_codec.h"
+
+#include <utility>
+
+namespace libchat::server {
+namespace {
+
+using Json = nlohmann::json;
+
+Json TimeOrNull(const std::optional<Timestamp>& t) { return t ? Json(FormatTimestamp(*t)) : Json(nullptr); }
+Json StringOrNull(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
+
+// Length of the valid UTF-8 sequence starting at text[i] (RFC 3629: no overlongs, no surrogates, nothing
+// above U+10FFFF), or 0 when it is not one.
+std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  const std::size_t left = text.size() - i;
+  const auto cont = [&](std::size_t k) { return (byte(k) & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) return left >= 2 && cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (left < 3 || !cont(i + 1) || !cont(i + 2)) return 0;
+    if (c == 0xE0 && byte(i + 1) < 0xA0) return 0;  // overlong
+    if (c == 0xED && byte(i + 1) > 0x9F) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (left < 4 || !cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
+    if (c == 0xF0 && byte(i + 1) < 0x90) return 0;  // overlong
+    if (c == 0xF4 && byte(i + 1) > 0x8F) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+// Stored metadata as JSON text to embed verbatim: it is normally the facade's compact serialization, but
+// a Store is outside our control, so anything that is not a valid object becomes {}.
+void AppendEmbeddedObject(std::string& out, std::string_view text) {
+  if (text.empty() || text == "{}") {
+    out += "{}";
+    return;
+  }
+  std::size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || text[first] != '{' || !Json::accept(text.begin(), text.end())) {
+    out += "{}";
+    return;
+  }
+  out += text;
+}
+
+void AppendTimestamp(std::string& out, Timestamp t) {
+  out += '"';
+  out += FormatTimestamp(t);
+  out += '"';
+}
+
+}  // namespace
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t n = Utf8SequenceLength(text, i);
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";
+        ++i;
+      } else {
+        out.append(text.data() + i, n);
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+void AppendMessageJson(std::string& out, const Message& message) {
+  out += "{\"id\":";
+  AppendJsonString(out, message.id.str());
+  out += ",\"conversation_id\":";
+  AppendJsonString(out, message.conversation_id.str());
+  out += ",\"seq\":";
+  out += std::to_string(message.seq);
+  out += ",\"sender\":{\"type\":\"";
+  out += SenderTypeName(message.sender.type);
+  out += "\",\"id\":";
+  if (message.sender.id.empty()) {
+    out += "null";
+  } else {
+    AppendJsonString(out, message.sender.id);
+  }
+  out += "},\"text\":";
+  AppendJsonString(out, message.text);
+  out += ",\"metadata\":";
+  AppendEmbeddedObject(out, message.metadata_json);
+  out += ",\"client_msg_id\":";
+  if (message.client_msg_id.empty()) {
+    out += "null";
+  } else {
+    AppendJsonString(out, message.client_msg_id);
+  }
+  out += ",\"created_at\":";
+  AppendTimestamp(out, message.created_at);
+  out += ",\"edited_at\":";
+  if (message.edited_at) {
+    AppendTimestamp(out, *message.edited_at);
+  } else {
+    out += "null";
+  }
+  out += ",\"deleted\":";
+  out += message.deleted ? "true" : "false";
+  out += '}';
+}
+
+Json EmbeddedJson(std::string_view text, bool want_array) {
+  // Fast path for the overwhelmingly common defaults: no parse.
+  if (text.empty() || text == "{}" || text == "[]") return want_array ? Json::array() : Json::object();
+  Json parsed = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (want_array) return parsed.is_array() ? std::move(parsed) : Json::array();
+  return parsed.is_object() ? std::move(parsed) : Json::object();
+}
+
+std::string DumpJson(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+Json ToJson(const Account& account) {
+  Json j = Json::object();
+  j["id"] = account.id.str();
+  j["email"] = account.email;
+  j["name"] = account.name;
+  j["created_at"] = FormatTimestamp(account.created_at);
+  j["updated_at"] = FormatTimestamp(account.updated_at);
+  return j;
+}
+
+Json ToJson(const App& app) {
+  Json j = Json::object();
+  j["id"] = app.id.str();
+  j["account_id"] = app.account_id.str();
+  j["name"] = app.name;
+  j["publishable_key"] = app.publishable_key;
+  j["theme"] = EmbeddedJson(app.theme_json);
+  j["prechat"] = EmbeddedJson(app.prechat_json, /*want_array=*/true);
+  j["identity_verification"] = app.identity_verification;
+  j["created_at"] = FormatTimestamp(app.created_at);
+  j["updated_at"] = FormatTimestamp(app.updated_at);
+  return j;
+}
+
+Json ToJson(const Customer& customer) {
+  Json j = Json::object();
+  j["id"] = customer.id.str();
+  j["app_id"] = customer.app_id.str();
+  j["external_id"] = StringOrNull(customer.external_id);
+  j["name"] = customer.name;
+  j["email"] = customer.email;
+  j["metadata"] = EmbeddedJson(customer.metadata_json);
+  j["created_at"] = FormatTimestamp(customer.created_at);
+  j["updated_at"] = FormatTimestamp(customer.updated_at);
+  return j;
+}
+
+Json ToJson(const Sender& sender) {
+  Json j = Json::object();
+  j["type"] = SenderTypeName(sender.type);
+  j["id"] = StringOrNull(sender.id);
+  return j;
+}
+
+Json ToJson(const Message& message) {
+  Json j = Json::object();
+  j["id"] = message.id.str();
+  j["conversation_id"] = message.conversation_id.str();
+  j["seq"] = message.seq;
+  j["sender"] = ToJson(message.sender);
+  j["text"] = message.text;
+  j["metadata"] = EmbeddedJson(message.metadata_json);
+  j["client_msg_id"] = StringOrNull(message.client_msg_id);
+  j["created_at"] = FormatTimestamp(message.created_at);
+  j["edited_at"] = TimeOrNull(message.edited_at);
+  j["deleted"] = message.deleted;
+  return j;
+}
+
+Json ToJson(const Conversation& conversation) {
+  Json j = Json::object();
+  j["id"] = conversation.id.str();
+  j["app_id"] = conversation.app_id.str();
+  j["type"] = ConversationTypeName(conversation.type);
+  j["status"] = ConversationStatusName(conversation.status);
+  j["assignee_id"] = StringOrNull(conversation.assignee_id);
+  j["name"] = conversation.name;
+  j["metadata"] = EmbeddedJson(conversation.metadata_json);
+  j["customer_id"] = StringOrNull(conversation.customer_id.str());
+  j["last_seq"] = conversation.last_seq;
+  j["last_message"] = conversation.last_message ? ToJson(*conversation.last_message) : Json(nullptr);
+  j["unread_count"] = conversation.unread_count;
+  j["read_seq"] = conversation.read_seq;
+  j["snoozed_until"] = TimeOrNull(conversation.snoozed_until);
+  j["created_at"] = FormatTimestamp(conversation.created_at);
+  j["updated_at"] = FormatTimestamp(conversation.updated_at);
+  j["last_activity_at"] = FormatTimestamp(conversation.last_activity_at);
+  return j;
+}
+
+Json ToJson(const Receipt& receipt) {
+  Json j = Json::object();
+  j["conversation_id"] = receipt.conversation_id.str();
+  j["member_id"] = receipt.member_id;
+  j["delivered_seq"] = receipt.delivered_seq;
+  j["read_seq"] = receipt.read_seq;
+  j["updated_at"] = FormatTimestamp(receipt.updated_at);
+  return j;
+}
+
+Json ToJson(const Principal& principal) {
+  Json j = Json::object();
+  j["type"] = PrincipalTypeName(principal.type);
+  j["id"] = principal.id;
+  if (!principal.app_id.empty()) j["app_id"] = principal.app_id.str();
+  if (!principal.account_id.empty()) j["account_id"] = principal.account_id.str();
+  if (principal.token_expires_at) j["expires_at"] = FormatTimestamp(*principal.token_expires_at);
+  return j;
+}
+
+Json ToJson(const TypingState& typing) {
+  Json j = Json::object();
+  j["conversation_id"] = typing.conversation_id.str();
+  j["sender"] = ToJson(typing.sender);
+  j["state"] = typing.typing ? "start" : "stop";
+  return j;
+}
+
+std::string EventFrameText(const Event& event) {
+  if (event.message && (event.type == EventType::kMessageCreated || event.type == EventType::kMessageUpdated ||
+                        event.type == EventType::kMessageDeleted)) {
+    // The hot event: written directly, like the message POST responses.
+    std::string out;
+    out.reserve(256 + event.message->text.size() + event.message->metadata_json.size());
+    out += "{\"type\":\"";
+    out += EventTypeName(event.type);
+    out += "\",\"data\":";
+    AppendMessageJson(out, *event.message);
+    out += '}';
+    return out;
+  }
+  Json frame = Json::object();
+  frame["type"] = EventTypeName(event.type);
+  Json data = Json::object();
+  switch (event.type) {
+    case EventType::kMessageCreated:
+    case EventType::kMessageUpdated:
+    case EventType::kMessageDeleted:
+      if (event.message) data = ToJson(*event.message);
+      break;
+    case EventType::kConversationCreated:
+    case EventType::kConversationUpdated:
+      if (event.conversation) data = ToJson(*event.conversation);
+      break;
+    case EventType::kReceipt:
+      if (event.receipt) data = ToJson(*event.receipt);
+      break;
+    case EventType::kTyping:
+      if (event.typing) data = ToJson(*event.typing);
+      break;
+  }
+  frame["data"] = std::move(data);
+  return DumpJson(frame);
+}
+
+}  // namespace libchat::server

@@ -1,0 +1,57 @@
+// JSON shapes of the reference server: how libchat records look on the wire (API.md "Shapes"), shared by the
+// HTTP handlers and the WebSocket frames so both speak exactly the same objects.
+//
+// Conventions: timestamps are RFC 3339 UTC with milliseconds; empty optional ids and absent times are null;
+// JSON-valued record fields (metadata, theme, prechat) are embedded as JSON, not as strings. Nothing here
+// throws: records hold validated JSON text, and text that somehow does not parse is replaced by {} or [].
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "libchat/providers/bus.h"
+#include "libchat/types.h"
+
+namespace libchat::server {
+
+// {id, email, name, created_at, updated_at}
+nlohmann::json ToJson(const Account& account);
+// {id, account_id, name, publishable_key, theme, prechat, identity_verification, created_at, updated_at}.
+// Never a secret: App holds none.
+nlohmann::json ToJson(const App& app);
+// {id, app_id, external_id (null when anonymous), name, email, metadata, created_at, updated_at}
+nlohmann::json ToJson(const Customer& customer);
+// {id, app_id, type, status, assignee_id, name, metadata, customer_id, last_seq, last_message, unread_count,
+//  read_seq, snoozed_until, created_at, updated_at, last_activity_at}
+nlohmann::json ToJson(const Conversation& conversation);
+// {id, conversation_id, seq, sender{type,id}, text, metadata, client_msg_id, created_at, edited_at, deleted}
+nlohmann::json ToJson(const Message& message);
+// {conversation_id, member_id, delivered_seq, read_seq, updated_at}
+nlohmann::json ToJson(const Receipt& receipt);
+// {type, id, app_id?, account_id?, expires_at?}: who the caller is (WebSocket hello, /tokens/validate).
+nlohmann::json ToJson(const Principal& principal);
+// {conversation_id, sender{type,id}, state:"start"|"stop"}
+nlohmann::json ToJson(const TypingState& typing);
+// {type, id}; id is null for the system sender.
+nlohmann::json ToJson(const Sender& sender);
+
+// The WebSocket frame text of an event: {"type":"message.created","data":{…}}. data is the message for
+// message.*, the conversation for conversation.*, the receipt for receipt and the typing state for typing
+// ({} if the event lacks the member its type calls for).
+std::string EventFrameText(const Event& event);
+
+// The JSON text of ToJson(message), written straight into `out` without building a DOM (the same object,
+// member for member). For the hot paths: message POST responses and message event frames.
+void AppendMessageJson(std::string& out, const Message& message);
+// `text` as a JSON string literal (quotes included). Invalid UTF-8 becomes U+FFFD, like DumpJson.
+void AppendJsonString(std::string& out, std::string_view text);
+
+// Parses stored JSON text for embedding; {} (or [] with want_array) when it is empty or not valid JSON.
+nlohmann::json EmbeddedJson(std::string_view text, bool want_array = false);
+
+// json.dump() that cannot throw: invalid UTF-8 (never expected: inputs are validated) is replaced by U+FFFD.
+std::string DumpJson(const nlohmann::json& value);
+
+}  // namespace libchat::server

@@ -1,0 +1,966 @@
+// Keeps docs/openapi.json true to the server:
+//  - it parses, is OpenAPI 3.1, and is what the server compiles in and serves;
+//  - its (method, path) pairs are exactly the routes that exist (the API's route table plus the WebSocket
+//    upgrade), checked both against the Add*Routes registrations and against a running Api;
+//  - every $ref and security scheme name resolves; every operation has a unique operationId, a success response
+//    and declares its path parameters;
+//  - every example validates against its schema, and real responses of the API validate against the schemas
+//    documented for their status codes.
+// Schemas are checked by a small JSON Schema 2020-12 subset validator (below) rather than a new dependency. It
+// refuses keywords it does not implement, so the document cannot silently rely on one.
+#include <algorithm>
+#include <cstddef>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api_test_util.h"
+#include "catch.h"
+#include "server/api/handler_util.h"
+#include "server/api/router.h"
+#include "server/openapi_document.h"
+
+namespace libchat::test {
+namespace {
+
+// ---------------------------------------------------------------------------
+// Loading
+
+// The source tree's docs/openapi.json, located from this file's path (tests/unit/openapi_test.cpp).
+std::string DocumentPath() {
+  std::string here = __FILE__;
+  std::replace(here.begin(), here.end(), '\\', '/');
+  constexpr std::string_view kSelf = "tests/unit/openapi_test.cpp";
+  if (here.size() >= kSelf.size() && here.compare(here.size() - kSelf.size(), kSelf.size(), kSelf) == 0) {
+    return here.substr(0, here.size() - kSelf.size()) + "docs/openapi.json";
+  }
+  return "docs/openapi.json";  // a relative __FILE__: hope the working directory is the source root
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Json LoadDocument() {
+  const std::string path = DocumentPath();
+  const std::string text = ReadFile(path);
+  INFO("reading " << path);
+  REQUIRE_FALSE(text.empty());
+  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  REQUIRE_FALSE(doc.is_discarded());
+  REQUIRE(doc.is_object());
+  return doc;
+}
+
+// ---------------------------------------------------------------------------
+// Routes
+
+using RouteKey = std::pair<std::string, std::string>;  // {"GET", "/v1/apps/{}"}
+
+const char* const kHttpMethods[] = {"get", "put", "post", "delete", "options", "head", "patch", "trace"};
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  return s;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  return s;
+}
+
+std::vector<std::string> Segments(std::string_view path) {
+  std::vector<std::string> out;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  if (path.empty()) return out;
+  while (true) {
+    const std::size_t slash = path.find('/');
+    out.emplace_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+bool IsParam(const std::string& segment) {
+  return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+// "/v1/apps/{app_id}" -> "/v1/apps/{}": parameter names may differ between the router and the document.
+std::string NormalizePath(std::string_view pattern) {
+  std::string out;
+  for (const std::string& segment : Segments(pattern)) {
+    out += "/" + (IsParam(segment) ? std::string("{}") : segment);
+  }
+  return out.empty() ? "/" : out;
+}
+
+// A concrete path for a pattern: every parameter becomes "x1", "x2", ...
+std::string ConcretePath(std::string_view pattern) {
+  std::string out;
+  int n = 0;
+  for (const std::string& segment : Segments(pattern)) {
+    out += "/" + (IsParam(segment) ? "x" + std::to_string(++n) : segment);
+  }
+  return out.empty() ? "/" : out;
+}
+
+std::set<RouteKey> DocumentedRoutes(const Json& doc) {
+  std::set<RouteKey> routes;
+  for (const auto& [path, item] : doc.at("paths").items()) {
+    for (const char* method : kHttpMethods) {
+      if (item.contains(method)) routes.emplace(Upper(method), NormalizePath(path));
+    }
+  }
+  return routes;
+}
+
+// Everything the route groups register (server/api/*_routes.cpp), from the router's own table. A new group
+// must be added here too (the running-Api probe in the route test fails until it is).
+std::set<RouteKey> RegisteredRoutes() {
+  server::api::Routes routes;
+  server::api::AddAccountRoutes(routes);
+  server::api::AddAppRoutes(routes);
+  server::api::AddSdkRoutes(routes);
+  server::api::AddConversationRoutes(routes);
+  std::set<RouteKey> out;
+  for (const auto& [method, pattern] : routes.router.RouteTable()) out.emplace(method, NormalizePath(pattern));
+  return out;
+}
+
+// Routes the Api constructor registers itself rather than through an Add*Routes group; the running-Api check
+// below makes sure this list is complete for every path the contract names.
+const std::set<RouteKey> kApiOwnRoutes = {{"GET", "/health"}, {"GET", "/openapi.json"}};
+// Handled by the network layer before the Api sees the request (server/http_connection.cpp).
+const std::set<RouteKey> kTransportRoutes = {{"GET", "/v1/ws"}};
+
+// Every path API.md names, implemented or not yet: probed on a running Api, each must offer exactly the
+// methods documented for it (none while it is not documented). This catches a route group that is registered
+// by the Api but missing from RegisteredRoutes above.
+const char* const kContractPaths[] = {
+    "/", "/health", "/metrics", "/openapi.json", "/widget.js",
+    "/v1/auth/register", "/v1/auth/login", "/v1/auth/logout", "/v1/auth/me",
+    "/v1/operators", "/v1/operators/{id}", "/v1/operators/{id}/tokens", "/v1/tokens/validate",
+    "/v1/apps", "/v1/apps/{app_id}", "/v1/apps/{app_id}/keys/rotate", "/v1/apps/{app_id}/widget",
+    "/v1/apps/{app_id}/widget/embed", "/v1/public/widget/{publishable_key}",
+    "/v1/sdk/config", "/v1/sdk/sessions", "/v1/sdk/messages", "/v1/sdk/conversations",
+    "/v1/sdk/conversations/{id}", "/v1/sdk/conversations/{id}/messages", "/v1/sdk/conversations/{id}/read",
+    "/v1/sdk/conversations/{id}/typing",
+    "/v1/apps/{app_id}/conversations", "/v1/conversations/{id}", "/v1/conversations/{id}/members",
+    "/v1/conversations/{id}/members/{member_id}", "/v1/conversations/{id}/messages",
+    "/v1/conversations/{id}/messages/{message_id}", "/v1/conversations/{id}/read",
+    "/v1/conversations/{id}/typing",
+    "/v1/apps/{app_id}/webhooks", "/v1/apps/{app_id}/webhooks/{id}",
+    "/v1/apps/{app_id}/webhooks/{id}/deliveries", "/v1/apps/{app_id}/deliveries/{id}/retry",
+    "/v1/apps/{app_id}/email-provider", "/v1/apps/{app_id}/delivery-policy", "/v1/apps/{app_id}/notifications",
+    "/v1/apps/{app_id}/notifications/{id}", "/v1/apps/{app_id}/notifications/{id}/retry",
+    "/v1/apps/{app_id}/knowledge", "/v1/apps/{app_id}/knowledge/{id}", "/v1/apps/{app_id}/knowledge/search",
+    "/v1/ws", "/v1/ws/ticket",
+};
+
+std::string Describe(const std::set<RouteKey>& routes) {
+  std::string out;
+  for (const auto& [method, path] : routes) out += "\n  " + method + " " + path;
+  return out.empty() ? " (none)" : out;
+}
+
+// "GET, PATCH, OPTIONS" -> {"GET", "PATCH"}
+std::set<std::string> AllowedMethods(const std::string& allow) {
+  std::set<std::string> out;
+  std::stringstream in(allow);
+  std::string method;
+  while (std::getline(in, method, ',')) {
+    method.erase(0, method.find_first_not_of(' '));
+    method.erase(method.find_last_not_of(' ') + 1);
+    if (!method.empty() && method != "OPTIONS") out.insert(method);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// References
+
+// A local reference "#/a/b" -> the node, or nullptr.
+const Json* Resolve(const Json& doc, const std::string& ref) {
+  if (ref.rfind("#/", 0) != 0) return nullptr;
+  try {
+    const Json::json_pointer pointer(ref.substr(1));
+    if (!doc.contains(pointer)) return nullptr;
+    return &doc.at(pointer);
+  } catch (const Json::exception&) {
+    return nullptr;
+  }
+}
+
+// Follows a chain of {"$ref": …} objects (components/responses, parameters, …) to the node itself.
+const Json* Deref(const Json& doc, const Json* node) {
+  for (int hops = 0; node != nullptr && node->is_object() && node->contains("$ref") && hops < 16; ++hops) {
+    const Json& ref = node->at("$ref");
+    node = ref.is_string() ? Resolve(doc, ref.get<std::string>()) : nullptr;
+  }
+  return node;
+}
+
+void CollectRefs(const Json& node, const std::string& where,
+                 std::vector<std::pair<std::string, std::string>>* out) {
+  if (node.is_object()) {
+    for (const auto& [key, value] : node.items()) {
+      if (key == "$ref") out->emplace_back(where, value.is_string() ? value.get<std::string>() : value.dump());
+      CollectRefs(value, where + "/" + key, out);
+    }
+  } else if (node.is_array()) {
+    for (std::size_t i = 0; i < node.size(); ++i) CollectRefs(node[i], where + "/" + std::to_string(i), out);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// A JSON Schema 2020-12 subset: $ref (local, with sibling keywords), type (a name or an array of names), enum,
+// const, properties, required, additionalProperties, items, anyOf, oneOf, allOf, minimum, maximum, minLength,
+// maxLength, pattern, format (date-time and email, loosely). Annotations are ignored; any other keyword is
+// reported as unsupported, so the document cannot depend on something this validator would skip.
+//
+// Strict mode (used for examples and live responses): an object schema that lists properties but says nothing
+// about additionalProperties refuses undeclared members, so every field an example or a response carries has
+// to be documented. (Clients must still tolerate new fields; the document only promises the listed ones.)
+class SchemaValidator {
+ public:
+  SchemaValidator(const Json& doc, bool strict) : doc_(doc), strict_(strict) {}
+
+  std::vector<std::string> Validate(const Json& schema, const Json& value) const {
+    std::vector<std::string> errors;
+    Check(schema, value, "$", &errors, 0);
+    return errors;
+  }
+
+ private:
+  static bool IsKnownKeyword(const std::string& key) {
+    static const std::set<std::string> kKnown = {
+        "$ref", "type", "enum", "const", "properties", "required", "additionalProperties", "items", "anyOf",
+        "oneOf", "allOf", "minimum", "maximum", "minLength", "maxLength", "pattern", "format",
+        // annotations
+        "description", "title", "examples", "default", "deprecated", "readOnly", "writeOnly", "$comment"};
+    return kKnown.count(key) != 0;
+  }
+
+  static bool HasType(const Json& value, const std::string& type) {
+    if (type == "null") return value.is_null();
+    if (type == "boolean") return value.is_boolean();
+    if (type == "string") return value.is_string();
+    if (type == "object") return value.is_object();
+    if (type == "array") return value.is_array();
+    if (type == "number") return value.is_number();
+    if (type == "integer") {
+      if (value.is_number_integer()) return true;
+      if (!value.is_number_float()) return false;
+      const double d = value.get<double>();
+      return d == static_cast<double>(static_cast<long long>(d));
+    }
+    return false;
+  }
+
+  static std::size_t CodePoints(const std::string& s) {
+    std::size_t n = 0;
+    for (const char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+    return n;
+  }
+
+  static bool IsDateTime(const std::string& s) {
+    static const std::regex kDateTime(
+        R"(^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$)");
+    return std::regex_match(s, kDateTime);
+  }
+
+  void Check(const Json& schema, const Json& value, const std::string& at, std::vector<std::string>* errors,
+             int depth) const {
+    if (depth > 64) {
+      errors->push_back(at + ": schema nesting too deep (a $ref cycle?)");
+      return;
+    }
+    if (schema.is_boolean()) {
+      if (!schema.get<bool>()) errors->push_back(at + ": no value is allowed here (schema false)");
+      return;
+    }
+    if (!schema.is_object()) {
+      errors->push_back(at + ": a schema must be an object or a boolean");
+      return;
+    }
+    for (const auto& [key, unused] : schema.items()) {
+      (void)unused;
+      if (!IsKnownKeyword(key)) errors->push_back(at + ": unsupported schema keyword \"" + key + "\"");
+    }
+
+    if (const auto it = schema.find("$ref"); it != schema.end()) {
+      const Json* target = it->is_string() ? Resolve(doc_, it->get<std::string>()) : nullptr;
+      if (target == nullptr) {
+        errors->push_back(at + ": unresolved $ref " + it->dump());
+      } else {
+        Check(*target, value, at, errors, depth + 1);
+      }
+    }
+
+    if (const auto it = schema.find("type"); it != schema.end()) {
+      bool ok = false;
+      if (it->is_string()) {
+        ok = HasType(value, it->get<std::string>());
+      } else if (it->is_array()) {
+        for (const Json& type : *it) ok = ok || (type.is_string() && HasType(value, type.get<std::string>()));
+      }
+      if (!ok) {
+        errors->push_back(at + ": " + value.dump() + " is not of type " + it->dump());
+        return;  // the other keywords would only repeat the mismatch
+      }
+    }
+
+    if (const auto it = schema.find("enum"); it != schema.end()) {
+      if (!it->is_array() || std::find(it->begin(), it->end(), value) == it->end()) {
+        errors->push_back(at + ": " + value.dump() + " is not one of " + it->dump());
+      }
+    }
+    if (const auto it = schema.find("const"); it != schema.end() && *it != value) {
+      errors->push_back(at + ": " + value.dump() + " is not " + it->dump());
+    }
+
+    if (value.is_string()) CheckString(schema, value.get<std::string>(), at, errors);
+    if (value.is_number()) {
+      const double number = value.get<double>();
+      if (const auto it = schema.find("minimum"); it != schema.end() && number < it->get<double>()) {
+        errors->push_back(at + ": " + value.dump() + " is below the minimum " + it->dump());
+      }
+      if (const auto it = schema.find("maximum"); it != schema.end() && number > it->get<double>()) {
+        errors->push_back(at + ": " + value.dump() + " is above the maximum " + it->dump());
+      }
+    }
+    if (value.is_object()) CheckObject(schema, value, at, errors, depth);
+    if (value.is_array()) {
+      if (const auto it = schema.find("items"); it != schema.end()) {
+        for (std::size_t i = 0; i < value.size(); ++i) {
+          Check(*it, value[i], at + "[" + std::to_string(i) + "]", errors, depth + 1);
+        }
+      }
+    }
+
+    if (const auto it = schema.find("allOf"); it != schema.end()) {
+      for (const Json& sub : *it) Check(sub, value, at, errors, depth + 1);
+    }
+    if (const auto it = schema.find("anyOf"); it != schema.end()) {
+      bool any = false;
+      for (const Json& sub : *it) any = any || Validate(sub, value, depth).empty();
+      if (!any) errors->push_back(at + ": " + Brief(value) + " matches none of anyOf");
+    }
+    if (const auto it = schema.find("oneOf"); it != schema.end()) {
+      int matches = 0;
+      for (const Json& sub : *it) matches += Validate(sub, value, depth).empty() ? 1 : 0;
+      if (matches != 1) {
+        errors->push_back(at + ": " + Brief(value) + " matches " + std::to_string(matches) +
+                          " of oneOf (exactly one is required)");
+      }
+    }
+  }
+
+  std::vector<std::string> Validate(const Json& schema, const Json& value, int depth) const {
+    std::vector<std::string> errors;
+    Check(schema, value, "", &errors, depth + 1);
+    return errors;
+  }
+
+  static std::string Brief(const Json& value) {
+    std::string text = value.dump();
+    return text.size() > 80 ? text.substr(0, 77) + "..." : text;
+  }
+
+  void CheckString(const Json& schema, const std::string& s, const std::string& at,
+                   std::vector<std::string>* errors) const {
+    const auto min_length = schema.find("minLength");
+    if (min_length != schema.end() && CodePoints(s) < min_length->get<std::size_t>()) {
+      errors->push_back(at + ": \"" + s + "\" is shorter than " + min_length->dump());
+    }
+    const auto max_length = schema.find("maxLength");
+    if (max_length != schema.end() && CodePoints(s) > max_length->get<std::size_t>()) {
+      errors->push_back(at + ": string longer than " + max_length->dump());
+    }
+    if (const auto it = schema.find("pattern"); it != schema.end()) {
+      if (!std::regex_search(s, std::regex(it->get<std::string>(), std::regex::ECMAScript))) {
+        errors->push_back(at + ": \"" + s + "\" does not match " + it->dump());
+      }
+    }
+    if (const auto it = schema.find("format"); it != schema.end()) {
+      const std::string format = it->get<std::string>();
+      if (format == "date-time" && !IsDateTime(s)) errors->push_back(at + ": \"" + s + "\" is not a date-time");
+      if (format == "email" && s.find('@') == std::string::npos) {
+        errors->push_back(at + ": \"" + s + "\" is not an email address");
+      }
+    }
+  }
+
+  void CheckObject(const Json& schema, const Json& value, const std::string& at,
+                   std::vector<std::string>* errors, int depth) const {
+    if (const auto it = schema.find("required"); it != schema.end()) {
+      for (const Json& name : *it) {
+        if (!name.is_string() || !value.contains(name.get<std::string>())) {
+          errors->push_back(at + ": missing required member " + name.dump());
+        }
+      }
+    }
+    const auto properties = schema.find("properties");
+    const auto additional = schema.find("additionalProperties");
+    for (const auto& [name, member] : value.items()) {
+      const std::string member_at = at + "." + name;
+      if (properties != schema.end() && properties->contains(name)) {
+        Check(properties->at(name), member, member_at, errors, depth + 1);
+      } else if (additional != schema.end()) {
+        Check(*additional, member, member_at, errors, depth + 1);
+      } else if (strict_ && properties != schema.end()) {
+        errors->push_back(member_at + ": undocumented member");
+      }
+    }
+  }
+
+  const Json& doc_;
+  bool strict_;
+};
+
+std::string Join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& line : lines) out += "\n  " + line;
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Examples
+
+struct ExampleCase {
+  std::string where;
+  const Json* schema;
+  const Json* value;
+};
+
+// Media types, parameters and headers pair "schema" with "example" or an "examples" map of Example Objects;
+// schemas carry an "examples" array of values. Example values are data, never walked into.
+void CollectExamples(const Json& doc, const Json& node, const std::string& where, std::vector<ExampleCase>* out,
+                     std::vector<std::string>* problems) {
+  if (node.is_array()) {
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      CollectExamples(doc, node[i], where + "/" + std::to_string(i), out, problems);
+    }
+    return;
+  }
+  if (!node.is_object()) return;
+  const auto schema = node.find("schema");
+  if (const auto it = node.find("example"); it != node.end()) {
+    out->push_back({where + "/example", schema != node.end() ? &*schema : &node, &*it});
+  }
+  if (const auto it = node.find("examples"); it != node.end()) {
+    if (it->is_array()) {  // a schema's own examples
+      for (std::size_t i = 0; i < it->size(); ++i) {
+        out->push_back({where + "/examples/" + std::to_string(i), &node, &(*it)[i]});
+      }
+    } else if (it->is_object() && schema != node.end()) {
+      for (const auto& [name, example] : it->items()) {
+        const Json* resolved = Deref(doc, &example);
+        if (resolved == nullptr || !resolved->is_object() || !resolved->contains("value")) {
+          problems->push_back(where + "/examples/" + name + ": not an Example Object with a value");
+          continue;
+        }
+        out->push_back({where + "/examples/" + name, &*schema, &resolved->at("value")});
+      }
+    } else {
+      problems->push_back(where + "/examples: neither a schema's examples array nor a media type's map");
+    }
+  }
+  for (const auto& [key, value] : node.items()) {
+    if (key == "example" || key == "examples" || key == "default" || key == "const" || key == "enum") continue;
+    CollectExamples(doc, value, where + "/" + key, out, problems);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Live responses
+
+// Checks real responses against the document: the status must be documented for the operation, and the body
+// must validate (strictly) against the documented schema, or be empty when the response has no content.
+class LiveChecker {
+ public:
+  explicit LiveChecker(const Json& doc) : doc_(doc), validator_(doc, /*strict=*/true) {}
+
+  void Check(const Request& request, const Response& response) {
+    INFO(request.method << " " << request.target << " -> " << response.status << " "
+                        << response.body.substr(0, 400));
+    const Json* operation = nullptr;
+    const std::vector<std::string> segments = Segments(request.path);
+    for (const auto& [path, item] : doc_.at("paths").items()) {
+      const std::vector<std::string> pattern = Segments(path);
+      if (pattern.size() != segments.size()) continue;
+      bool match = true;
+      for (std::size_t i = 0; i < pattern.size() && match; ++i) {
+        match = IsParam(pattern[i]) ? !segments[i].empty() : pattern[i] == segments[i];
+      }
+      const std::string method = Lower(request.method);
+      if (match && item.contains(method)) {
+        operation = &item.at(method);
+        break;
+      }
+    }
+    REQUIRE(operation != nullptr);
+    const std::string id = operation->value("operationId", std::string());
+    const std::string status = std::to_string(response.status);
+    const Json& responses = operation->at("responses");
+    const Json* documented = responses.contains(status) ? &responses.at(status)
+                             : responses.contains("default") ? &responses.at("default")
+                                                              : nullptr;
+    INFO("operation " << id << ": status " << status << " must be documented");
+    REQUIRE(documented != nullptr);
+    documented = Deref(doc_, documented);
+    REQUIRE(documented != nullptr);
+    if (documented->contains("content")) {
+      const Json& media = documented->at("content").at("application/json");
+      const Json body = BodyJson(response);
+      REQUIRE_FALSE(body.is_discarded());
+      const std::vector<std::string> errors = validator_.Validate(media.at("schema"), body);
+      INFO(Join(errors));
+      CHECK(errors.empty());
+    } else {
+      CHECK(response.body.empty());
+    }
+    if (response.status >= 200 && response.status < 300) exercised_.insert(id);
+  }
+
+  const std::set<std::string>& exercised() const { return exercised_; }
+
+ private:
+  const Json& doc_;
+  SchemaValidator validator_;
+  std::set<std::string> exercised_;
+};
+
+// ---------------------------------------------------------------------------
+// Tests
+
+TEST_CASE("openapi: the document parses, is OpenAPI 3.1 and is what the server serves", "[openapi]") {
+  const Json doc = LoadDocument();
+  REQUIRE(doc.contains("openapi"));
+  REQUIRE(doc["openapi"].is_string());
+  CHECK(doc["openapi"].get<std::string>().rfind("3.1.", 0) == 0);
+  CHECK(doc["info"]["title"] == "libchat");
+#ifdef LIBCHAT_VERSION
+  CHECK(doc["info"]["version"] == LIBCHAT_VERSION);
+#endif
+  CHECK(doc["info"]["description"].is_string());
+  REQUIRE(doc["servers"].is_array());
+  CHECK(doc["servers"][0]["url"] == "http://127.0.0.1:8080");
+  REQUIRE(doc["paths"].is_object());
+  REQUIRE(doc["components"]["securitySchemes"].is_object());
+  for (const char* name :
+       {"Account", "App", "Customer", "Conversation", "Message", "Sender", "Receipt", "Error"}) {
+    INFO(name);
+    CHECK(doc["components"]["schemas"].contains(name));
+  }
+
+  // The compiled-in copy (server/CMakeLists.txt embeds the file at configure time) is the same document.
+  const std::string_view served = server::OpenApiDocument();
+  const Json compiled = Json::parse(served.begin(), served.end(), nullptr, /*allow_exceptions=*/false);
+  INFO("rebuild (re-run CMake) after editing docs/openapi.json");
+  CHECK(compiled == doc);
+}
+
+TEST_CASE("openapi: documented routes are exactly the routes that exist", "[openapi]") {
+  const Json doc = LoadDocument();
+  const std::set<RouteKey> documented = DocumentedRoutes(doc);
+
+  std::set<RouteKey> existing = RegisteredRoutes();
+  REQUIRE(existing.size() > 10);  // the route groups registered something: the comparison below is not vacuous
+  for (const RouteKey& route : kApiOwnRoutes) CHECK(existing.insert(route).second);
+  for (const RouteKey& route : kTransportRoutes) CHECK(existing.insert(route).second);
+
+  std::set<RouteKey> undocumented;
+  std::set_difference(existing.begin(), existing.end(), documented.begin(), documented.end(),
+                      std::inserter(undocumented, undocumented.end()));
+  std::set<RouteKey> nonexistent;
+  std::set_difference(documented.begin(), documented.end(), existing.begin(), existing.end(),
+                      std::inserter(nonexistent, nonexistent.end()));
+  INFO("routes without documentation in docs/openapi.json:" << Describe(undocumented));
+  INFO("documented routes that do not exist (a new route group? add its Add*Routes call to RegisteredRoutes):"
+       << Describe(nonexistent));
+  CHECK(undocumented.empty());
+  CHECK(nonexistent.empty());
+
+  // The running Api agrees, path by path: OPTIONS lists what a path allows (404: no such path).
+  ApiHarness h;
+  std::map<std::string, std::set<std::string>> documented_by_path;
+  for (const auto& [method, path] : documented) documented_by_path[path].insert(method);
+  std::set<std::string> probes;
+  for (const auto& [path, unused] : doc["paths"].items()) {
+    (void)unused;
+    probes.insert(path);
+  }
+  for (const char* path : kContractPaths) probes.insert(path);
+  for (const std::string& pattern : probes) {
+    const std::string normalized = NormalizePath(pattern);
+    std::set<std::string> expected = documented_by_path[normalized];
+    for (const auto& [method, path] : kTransportRoutes) {
+      if (path == normalized) expected.erase(method);  // not the Api's: it must not route these itself
+    }
+    const Response response = h.Get(ConcretePath(pattern), {}, "OPTIONS");
+    std::set<std::string> allowed;
+    if (response.status == 204) {
+      const std::string* allow = ResponseHeader(response, "Allow");
+      REQUIRE(allow != nullptr);
+      allowed = AllowedMethods(*allow);
+    } else {
+      CHECK(response.status == 404);
+    }
+    INFO("OPTIONS " << ConcretePath(pattern) << " -> " << response.status);
+    CHECK(allowed == expected);
+  }
+}
+
+TEST_CASE("openapi: references, security, operation ids, parameters and success responses", "[openapi]") {
+  const Json doc = LoadDocument();
+
+  std::vector<std::pair<std::string, std::string>> refs;
+  CollectRefs(doc, "#", &refs);
+  REQUIRE(refs.size() > 50);
+  for (const auto& [where, ref] : refs) {
+    INFO(where << " -> " << ref);
+    CHECK(Resolve(doc, ref) != nullptr);
+  }
+
+  const Json& schemes = doc["components"]["securitySchemes"];
+  for (const char* header : {"X-API-Key", "X-User-Id", "X-Authorization-Key", "X-Master-Key"}) {
+    bool found = false;
+    for (const auto& [name, scheme] : schemes.items()) {
+      (void)name;
+      found = found || (scheme.value("in", "") == "header" && scheme.value("name", "") == header);
+    }
+    INFO(header);
+    CHECK(found);
+  }
+  auto check_security = [&](const Json& requirements, const std::string& where) {
+    REQUIRE(requirements.is_array());
+    for (const Json& requirement : requirements) {
+      for (const auto& [name, scopes] : requirement.items()) {
+        (void)scopes;
+        INFO(where << ": security scheme " << name);
+        CHECK(schemes.contains(name));
+      }
+    }
+  };
+  if (doc.contains("security")) check_security(doc["security"], "#/security");
+
+  std::set<std::string> ids;
+  int operations = 0;
+  for (const auto& [path, item] : doc["paths"].items()) {
+    std::set<std::string> template_params;
+    for (const std::string& segment : Segments(path)) {
+      if (IsParam(segment)) template_params.insert(segment.substr(1, segment.size() - 2));
+    }
+    for (const char* method : kHttpMethods) {
+      if (!item.contains(method)) continue;
+      ++operations;
+      const Json& operation = item[method];
+      const std::string where = Upper(method) + " " + path;
+      INFO(where);
+
+      REQUIRE(operation.contains("operationId"));
+      REQUIRE(operation["operationId"].is_string());
+      CHECK(ids.insert(operation["operationId"].get<std::string>()).second);  // unique
+
+      // Every operation says who may call it (an empty list: no authentication).
+      REQUIRE(operation.contains("security"));
+      check_security(operation["security"], where);
+
+      // Path parameters: exactly those of the template, all required.
+      std::set<std::string> declared;
+      for (const Json& raw : operation.value("parameters", Json::array())) {
+        const Json* parameter = Deref(doc, &raw);
+        REQUIRE(parameter != nullptr);
+        if (parameter->value("in", "") != "path") continue;
+        declared.insert(parameter->value("name", ""));
+        CHECK(parameter->value("required", false));
+      }
+      CHECK(declared == template_params);
+
+      // A success response with a schema and an example whenever it has a body. The WebSocket upgrade
+      // succeeds with 101 instead.
+      const Json& responses = operation.at("responses");
+      int successes = 0;
+      for (const auto& [status, raw] : responses.items()) {
+        const bool success = (status.size() == 3 && status[0] == '2') || (status == "101" && path == "/v1/ws");
+        if (!success) continue;
+        ++successes;
+        const Json* response = Deref(doc, &raw);
+        REQUIRE(response != nullptr);
+        CHECK(response->contains("description"));
+        if (response->contains("content")) {
+          const Json& media = response->at("content").at("application/json");
+          CHECK(media.contains("schema"));
+          CHECK((media.contains("example") || (media.contains("examples") && !media["examples"].empty())));
+        }
+      }
+      CHECK(successes > 0);
+      // Errors use the shared envelope.
+      for (const auto& [status, raw] : responses.items()) {
+        if (status[0] != '4' && status[0] != '5') continue;
+        const Json* response = Deref(doc, &raw);
+        REQUIRE(response != nullptr);
+        INFO("status " << status);
+        REQUIRE(response->contains("content"));
+        const Json& schema = response->at("content").at("application/json").at("schema");
+        CHECK((schema.value("$ref", "") == "#/components/schemas/Error" ||
+               schema.value("$ref", "") == "#/components/schemas/Health"));
+      }
+    }
+  }
+  CHECK(operations == static_cast<int>(DocumentedRoutes(doc).size()));
+}
+
+TEST_CASE("openapi: the schema validator accepts what it should and refuses what it should", "[openapi]") {
+  const Json doc = LoadDocument();
+  const SchemaValidator strict(doc, /*strict=*/true);
+  const SchemaValidator loose(doc, /*strict=*/false);
+  const Json message_ref = {{"$ref", "#/components/schemas/Message"}};
+  Json message = doc["components"]["schemas"]["Message"]["examples"][0];
+  REQUIRE(strict.Validate(message_ref, message).empty());
+
+  auto refused = [&](const Json& value) { return !strict.Validate(message_ref, value).empty(); };
+  Json m = message;
+  m.erase("seq");
+  CHECK(refused(m));  // required
+  m = message;
+  m["seq"] = "1";
+  CHECK(refused(m));  // type
+  m = message;
+  m["seq"] = 0;
+  CHECK(refused(m));  // minimum
+  m = message;
+  m["sender"]["type"] = "robot";
+  CHECK(refused(m));  // enum, through a nested $ref
+  m = message;
+  m["created_at"] = "yesterday";
+  CHECK(refused(m));  // format date-time
+  m = message;
+  m["edited_at"] = "2026-01-01T00:00:00.000Z";
+  CHECK_FALSE(refused(m));  // ["string", "null"]
+  m["client_msg_id"] = 7;
+  CHECK(refused(m));
+  m = message;
+  m["id"] = "conv_x";
+  CHECK(refused(m));  // pattern
+  m = message;
+  m["colour"] = "blue";
+  CHECK(refused(m));  // undocumented member, strict mode
+  CHECK(loose.Validate(message_ref, m).empty());
+  m = message;
+  m["metadata"] = Json{{"anything", Json::array({1, 2})}};
+  CHECK_FALSE(refused(m));  // free-form object
+
+  const Json conversation_ref = {{"$ref", "#/components/schemas/Conversation"}};
+  Json conversation = doc["components"]["schemas"]["Conversation"]["examples"][0];
+  REQUIRE(strict.Validate(conversation_ref, conversation).empty());
+  conversation["last_message"] = nullptr;
+  CHECK(strict.Validate(conversation_ref, conversation).empty());  // anyOf null
+  conversation["last_message"] = "none";
+  CHECK_FALSE(strict.Validate(conversation_ref, conversation).empty());
+
+  const Json frame_ref = {{"$ref", "#/components/schemas/WsServerFrame"}};
+  const Json shutdown = {{"type", "shutdown"}, {"data", {{"reconnect_after_ms", 1000}}}};
+  CHECK(strict.Validate(frame_ref, shutdown).empty());
+  CHECK_FALSE(strict.Validate(frame_ref, Json{{"type", "shutdown"}, {"data", Json::object()}}).empty());
+  const Json nonsense = {{"type", "nonsense"}, {"data", Json::object()}};
+  CHECK_FALSE(strict.Validate(frame_ref, nonsense).empty());  // oneOf: no member matches
+
+  CHECK_FALSE(strict.Validate(Json{{"$ref", "#/components/schemas/Nope"}}, Json(1)).empty());
+  CHECK_FALSE(strict.Validate(Json{{"nullable", true}}, Json(1)).empty());  // unsupported keyword
+  CHECK_FALSE(strict.Validate(Json{{"type", Json::array({"integer", "null"})}}, Json(1.5)).empty());
+  CHECK(strict.Validate(Json{{"type", "integer"}}, Json(2.0)).empty());
+}
+
+TEST_CASE("openapi: every example validates against its schema", "[openapi]") {
+  const Json doc = LoadDocument();
+  std::vector<ExampleCase> examples;
+  std::vector<std::string> problems;
+  CollectExamples(doc, doc, "#", &examples, &problems);
+  INFO(Join(problems));
+  CHECK(problems.empty());
+  REQUIRE(examples.size() > 60);
+
+  const SchemaValidator validator(doc, /*strict=*/true);
+  std::set<std::string> schemas_with_examples;
+  for (const ExampleCase& example : examples) {
+    const std::vector<std::string> errors = validator.Validate(*example.schema, *example.value);
+    INFO(example.where << Join(errors));
+    CHECK(errors.empty());
+  }
+  // Every named schema shows what it looks like.
+  for (const auto& [name, schema] : doc["components"]["schemas"].items()) {
+    if (schema.contains("oneOf")) continue;  // unions: their members have examples
+    INFO("components/schemas/" << name << " has no examples");
+    CHECK((schema.contains("examples") && !schema["examples"].empty()));
+  }
+}
+
+TEST_CASE("openapi: real API responses match the documented schemas", "[openapi]") {
+  const Json doc = LoadDocument();
+  server::ApiOptions options = ApiHarness::DefaultApiOptions();
+  options.openapi_json = std::string(server::OpenApiDocument());
+  ApiHarness h(options);
+  LiveChecker live(doc);
+
+  // Calls through the harness (which checks request ids and the error envelope) and then the document.
+  auto call = [&](const std::string& method, const std::string& target, const Json& body = Json(),
+                  std::vector<Header> headers = {}, bool allow_5xx = false) {
+    Request request = MakeRequest(method, target, body.is_null() ? "" : body.dump(), std::move(headers));
+    Response response = h.Call(request, allow_5xx);
+    live.Check(request, response);
+    return response;
+  };
+  auto json_of = [](const Response& response) { return BodyJson(response); };
+
+  // Operations
+  CHECK(call("GET", "/health").status == 200);
+  CHECK(call("GET", "/openapi.json").status == 200);
+
+  // Accounts
+  const Json credentials = {{"email", "ada@example.com"}, {"password", "correct horse battery"}};
+  Response registered = call("POST", "/v1/auth/register",
+                             Json{{"email", "ada@example.com"}, {"password", "correct horse battery"},
+                                  {"name", "Ada Lovelace"}});
+  REQUIRE(registered.status == 201);
+  const std::string token = json_of(registered)["token"].get<std::string>();
+  const std::string account_id = json_of(registered)["account"]["id"].get<std::string>();
+  const Header owner = Bearer(token);
+  CHECK(call("POST", "/v1/auth/register",
+             Json{{"email", "ada@example.com"}, {"password", "correct horse battery"}, {"name", "Ada"}})
+            .status == 409);
+  CHECK(call("POST", "/v1/auth/register", Json{{"email", "x@example.com"}}).status == 400);
+  CHECK(call("POST", "/v1/auth/login", Json{{"email", "ada@example.com"}, {"password", "wrong password!"}})
+            .status == 401);
+  Response login = call("POST", "/v1/auth/login", credentials);
+  REQUIRE(login.status == 200);
+  const Header second = Bearer(json_of(login)["token"].get<std::string>());
+  CHECK(call("GET", "/v1/auth/me", Json(), {owner}).status == 200);
+  CHECK(call("GET", "/v1/auth/me").status == 401);
+  CHECK(call("PATCH", "/v1/auth/me", Json{{"name", "Ada King"}}, {owner}).status == 200);
+  CHECK(call("PATCH", "/v1/auth/me",
+             Json{{"new_password", "another long password"}, {"current_password", "nope nope nope"}}, {owner})
+            .status == 403);
+  CHECK(call("POST", "/v1/auth/logout", Json(), {second}).status == 204);
+  CHECK(call("GET", "/v1/auth/me", Json(), {second}).status == 401);
+
+  // Apps
+  Response created = call("POST", "/v1/apps",
+                           Json{{"name", "Acme Support"}, {"theme", {{"color", "#3b82f6"}}},
+                                {"prechat", Json::array({Json{{"id", "email"}, {"label", "Your email"}}})}},
+                           {owner});
+  REQUIRE(created.status == 201);
+  const std::string app = json_of(created)["app"]["id"].get<std::string>();
+  const Header publishable = ApiKey(json_of(created)["publishable_key"].get<std::string>());
+  const Header secret = ApiKey(json_of(created)["secret_key"].get<std::string>());
+  Response created2 = call("POST", "/v1/apps", Json{{"name", "Acme Sales"}}, {owner});
+  REQUIRE(created2.status == 201);
+  const std::string app2 = json_of(created2)["app"]["id"].get<std::string>();
+  Response first_page = call("GET", "/v1/apps?limit=1", Json(), {owner});
+  REQUIRE(first_page.status == 200);
+  REQUIRE(json_of(first_page)["next_cursor"].is_string());
+  CHECK(call("GET", "/v1/apps?limit=1&cursor=" + json_of(first_page)["next_cursor"].get<std::string>(), Json(),
+             {owner}).status == 200);
+  CHECK(call("GET", "/v1/apps?limit=500", Json(), {owner}).status == 400);
+  CHECK(call("GET", "/v1/apps/" + app, Json(), {owner}).status == 200);
+  CHECK(call("GET", "/v1/apps/app_doesnotexist", Json(), {owner}).status == 404);
+  CHECK(call("GET", "/v1/apps/" + app, Json(), {publishable}).status == 403);
+  CHECK(call("PATCH", "/v1/apps/" + app, Json{{"name", "Acme Help"}}, {owner}).status == 200);
+  CHECK(call("POST", "/v1/apps/" + app2 + "/keys/rotate", Json{{"kind", "secret"}}, {owner}).status == 200);
+  CHECK(call("POST", "/v1/apps/" + app2 + "/keys/rotate", Json{{"kind", "other"}}, {owner}).status == 400);
+  CHECK(call("DELETE", "/v1/apps/" + app2, Json(), {owner}).status == 204);
+
+  // SDK
+  CHECK(call("GET", "/v1/sdk/config", Json(), {publishable}).status == 200);
+  Response session = call("POST", "/v1/sdk/sessions",
+                          Json{{"customer", {{"external_id", "user-42"}, {"name", "Grace Hopper"}}},
+                               {"metadata", {{"plan", "pro"}}}},
+                          {publishable});
+  REQUIRE(session.status == 201);
+  const std::string other_conversation = json_of(session)["conversation"]["id"].get<std::string>();
+  Response first = call("POST", "/v1/sdk/messages",
+                        Json{{"text", "Hello, I need help"}, {"client_msg_id", "c-1"}}, {publishable});
+  REQUIRE(first.status == 201);
+  const std::string conversation = json_of(first)["conversation_id"].get<std::string>();
+  const Header customer = Bearer(json_of(first)["session_token"].get<std::string>());
+  CHECK(call("POST", "/v1/sdk/messages",
+             Json{{"text", "Hello, I need help"}, {"client_msg_id", "c-1"}, {"conversation_id", conversation}},
+             {publishable, customer}).status == 200);
+  CHECK(call("POST", "/v1/sdk/messages", Json{{"text", "Order #1234"}, {"conversation_id", conversation}},
+             {customer}).status == 201);
+  CHECK(call("POST", "/v1/sdk/messages", Json{{"text", "x"}, {"conversation_id", conversation}}, {publishable})
+            .status == 401);
+  CHECK(call("GET", "/v1/sdk/conversations", Json(), {customer}).status == 200);
+  CHECK(call("GET", "/v1/sdk/conversations", Json(), {publishable}).status == 401);
+  CHECK(call("GET", "/v1/sdk/conversations/" + conversation, Json(), {customer}).status == 200);
+  CHECK(call("GET", "/v1/sdk/conversations/" + other_conversation, Json(), {customer}).status == 404);
+  const std::string sdk_conv = "/v1/sdk/conversations/" + conversation;
+  CHECK(call("GET", sdk_conv + "/messages?after_seq=0&limit=1", Json(), {customer}).status == 200);
+  CHECK(call("POST", sdk_conv + "/read", Json{{"seq", 2}}, {customer}).status == 200);
+  CHECK(call("POST", sdk_conv + "/typing", Json{{"state", "start"}}, {customer}).status == 204);
+
+  // Conversations
+  const std::string inbox = "/v1/apps/" + app + "/conversations";
+  CHECK(call("GET", inbox + "?status=open&limit=10", Json(), {owner}).status == 200);
+  CHECK(call("GET", inbox + "?type=support&assignee=none", Json(), {secret}).status == 200);
+  CHECK(call("GET", inbox + "?status=closed", Json(), {owner}).status == 400);
+  const std::string conv = "/v1/conversations/" + conversation;
+  CHECK(call("GET", conv, Json(), {owner}).status == 200);
+  CHECK(call("PATCH", conv,
+             Json{{"status", "snoozed"}, {"snoozed_until", "2030-01-01T00:00:00.000Z"},
+                  {"assignee_id", account_id}, {"name", "Order 1234"}, {"metadata", {{"priority", "high"}}}},
+             {owner}).status == 200);
+  CHECK(call("PATCH", conv, Json{{"status", "resolved"}}, {customer}).status == 403);
+  const Json reply = {{"text", "Hi Grace! Let me check."}, {"client_msg_id", "op-1"},
+                      {"metadata", {{"source", "dashboard"}}}};
+  CHECK(call("POST", conv + "/messages", reply, {owner}).status == 201);
+  CHECK(call("POST", conv + "/messages", reply, {owner}).status == 200);
+  CHECK(call("POST", "/v1/conversations/" + other_conversation + "/messages", Json{{"text", "as user-42"}},
+             {secret, Header{"X-User-Id", "user-42"}}).status == 201);
+  CHECK(call("POST", conv + "/messages", Json{{"text", ""}}, {owner}).status == 400);
+  CHECK(call("GET", conv + "/messages?before_seq=3&limit=50", Json(), {owner}).status == 200);
+  CHECK(call("GET", conv + "/messages?before_seq=3&after_seq=1", Json(), {owner}).status == 400);
+  CHECK(call("POST", conv + "/read", Json{{"seq", 3}}, {owner}).status == 200);
+  CHECK(call("POST", conv + "/read", Json{{"seq", 99}}, {owner}).status == 400);
+  CHECK(call("POST", conv + "/typing", Json{{"state", "stop"}}, {owner}).status == 204);
+  CHECK(call("GET", conv, Json(), {owner}).status == 200);
+
+  // Store failures: the documented 503 shapes.
+  h.store->list_messages_error = static_cast<int>(StatusCode::kUnavailable);
+  CHECK(call("GET", conv + "/messages", Json(), {owner}, /*allow_5xx=*/true).status == 503);
+  h.store->list_messages_error = 0;
+  h.store->unwritable = true;
+  CHECK(call("GET", "/health", Json(), {}, /*allow_5xx=*/true).status == 503);
+  h.store->unwritable = false;
+
+  // Every documented HTTP operation was seen succeeding (the WebSocket upgrade is the network layer's).
+  std::set<std::string> missing;
+  for (const auto& [path, item] : doc["paths"].items()) {
+    for (const char* method : kHttpMethods) {
+      if (!item.contains(method) || kTransportRoutes.count({Upper(method), NormalizePath(path)}) != 0) continue;
+      const std::string id = item[method].value("operationId", "");
+      if (live.exercised().count(id) == 0) missing.insert(id);
+    }
+  }
+  std::string names;
+  for (const std::string& id : missing) names += " " + id;
+  INFO("operations this test never saw succeed (add a call above):" << names);
+  CHECK(missing.empty());
+}
+
+}  // namespace
+}  // namespace libchat::test
