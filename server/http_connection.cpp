@@ -163,9 +163,7 @@ void HttpConnection::Upgrade(http::Request request, std::string request_id) {
     auto principal = std::make_shared<Result<Principal>>(self->context_.chat.Authenticate(CredentialsFrom(request)));
     asio::post(self->socket_.get_executor(), [self, principal, request = std::move(request), request_id]() {
       if (!principal->ok()) {
-        const Status& st = principal->status();
-        return self->Write(ErrorResponse(HttpStatusFor(st.code()), ErrorCodeFor(st.code()), st.message(), request_id),
-                           false);
+        return self->Write(ErrorResponse(principal->status(), request_id), false);
       }
       const PrincipalType type = (*principal)->type;
       if (type == PrincipalType::kPublishable || type == PrincipalType::kAdmin) {

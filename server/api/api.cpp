@@ -127,7 +127,8 @@ namespace {
 
 http::Response Health(RequestContext& ctx) {
   const Status health = ctx.chat.CheckHealth();
-  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - ctx.started);
+  const auto uptime =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - ctx.started);
   Json body = Json::object();
   body["status"] = health.ok() ? "ok" : "unavailable";
   body["version"] = ctx.options.version;
@@ -215,8 +216,8 @@ http::Response Api::Dispatch(const http::Request& request, const std::string& re
         response.headers.push_back({"Allow", *match.allow + ", OPTIONS"});
         return response;
       }
-      http::Response response =
-          ErrorResponse(405, "method_not_allowed", "method " + request.method + " is not allowed here", request_id);
+      http::Response response = ErrorResponse(405, "method_not_allowed",
+                                              "method " + request.method + " is not allowed here", request_id);
       response.headers.push_back({"Allow", *match.allow + ", OPTIONS"});
       return response;
     }

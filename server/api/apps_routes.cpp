@@ -88,7 +88,8 @@ http::Response RotateKey(RequestContext& ctx) {
   FieldReader fields(*body);
   const std::string kind = fields.RequiredEnum("kind", kKinds);
   if (!fields.ok()) return ctx.Fail(fields.status());
-  auto rotated = ctx.chat.RotateKey(ctx.principal, *id, kind == "secret" ? KeyKind::kSecret : KeyKind::kPublishable);
+  const KeyKind key_kind = kind == "secret" ? KeyKind::kSecret : KeyKind::kPublishable;
+  auto rotated = ctx.chat.RotateKey(ctx.principal, *id, key_kind);
   if (!rotated.ok()) return ctx.Fail(rotated.status());
   Json out = Json::object();
   out["app"] = ToJson(rotated->app);

@@ -69,7 +69,8 @@ Result<Json> ParseBodyObject(const http::Request& request) {
                                  [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; });
   if (blank) return Json::object();
   if (NestingDepth(body) > kMaxBodyNesting) {
-    return InvalidArgumentError("request body is nested more than " + std::to_string(kMaxBodyNesting) + " levels deep");
+    return InvalidArgumentError("request body is nested more than " + std::to_string(kMaxBodyNesting) +
+                                " levels deep");
   }
   // allow_exceptions=false: malformed JSON, invalid UTF-8 in strings and lone surrogate escapes all come
   // back as a discarded value instead of an exception.
@@ -224,9 +225,9 @@ std::string FieldReader::RequiredEnum(const char* field, const char* const* allo
 
 Result<std::optional<std::int64_t>> QueryNonNegativeInt(const http::Request& request, std::string_view name) {
   std::optional<std::string> raw = request.QueryParam(name);
-  if (!raw) return std::optional<std::int64_t>();
+  if (!raw || raw->empty()) return std::optional<std::int64_t>();  // "?after_seq=&limit=20": not given
   const auto bad = [&] { return InvalidArgumentError(std::string(name) + " must be a non-negative integer"); };
-  if (raw->empty() || raw->size() > 18) return bad();  // 18 digits cannot overflow int64
+  if (raw->size() > 18) return bad();  // 18 digits cannot overflow int64
   std::int64_t value = 0;
   for (char c : *raw) {
     if (c < '0' || c > '9') return bad();
@@ -322,11 +323,12 @@ http::Response TypingResponse(RequestContext& ctx, const ConversationId& id) {
 
 http::Response ListConversationsResponse(RequestContext& ctx, const AppId& app) {
   ConversationFilter filter;
-  if (auto status = ctx.request.QueryParam("status")) {
+  // An empty value ("?status=&type=") means "not given", as for the numeric parameters.
+  if (auto status = ctx.request.QueryParam("status"); status && !status->empty()) {
     filter.status = ParseConversationStatus(*status);
     if (!filter.status) return ctx.Fail("status must be one of open, pending, resolved, snoozed");
   }
-  if (auto type = ctx.request.QueryParam("type")) {
+  if (auto type = ctx.request.QueryParam("type"); type && !type->empty()) {
     filter.type = ParseConversationType(*type);
     if (!filter.type) return ctx.Fail("type must be one of support, dm, group, channel");
   }

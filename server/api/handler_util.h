@@ -76,7 +76,8 @@ Result<Json> ParseBodyObject(const http::Request& request);
 class FieldReader {
  public:
   // `prefix` names nested objects in messages ("customer." -> "customer.email must be a string").
-  explicit FieldReader(const Json& object, std::string prefix = "") : object_(object), prefix_(std::move(prefix)) {}
+  explicit FieldReader(const Json& object, std::string prefix = "")
+      : object_(object), prefix_(std::move(prefix)) {}
 
   std::optional<std::string> OptionalString(const char* field);
   std::string RequiredString(const char* field);
@@ -111,7 +112,8 @@ class FieldReader {
 
 // --- query parameters
 
-// A decimal integer in [0, 10^18]: digits only, no sign. nullopt when absent; kInvalidArgument otherwise.
+// A decimal integer below 10^18: digits only, no sign. nullopt when absent or empty ("?limit="); anything
+// else is kInvalidArgument.
 Result<std::optional<std::int64_t>> QueryNonNegativeInt(const http::Request& request, std::string_view name);
 // ?limit= for lists: absent -> 0 (the facade's default of 50); otherwise 1..200.
 Result<int> QueryLimit(const http::Request& request);

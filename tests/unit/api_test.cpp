@@ -170,14 +170,17 @@ TEST_CASE("api: accounts register, login, me, logout", "[api]") {
     CHECK(ErrorCode(again) == "already_exists");
   }
   SECTION("login") {
-    Response ok = h.Send("POST", "/v1/auth/login", Json{{"email", "ana@example.com"}, {"password", "s3cret-password"}});
+    Response ok =
+        h.Send("POST", "/v1/auth/login", Json{{"email", "ana@example.com"}, {"password", "s3cret-password"}});
     REQUIRE(ok.status == 200);
     CHECK(BodyJson(ok)["account"]["email"] == "ana@example.com");
     CHECK(BodyJson(ok)["token"].is_string());
-    Response wrong = h.Send("POST", "/v1/auth/login", Json{{"email", "ana@example.com"}, {"password", "nope-nope"}});
+    Response wrong =
+        h.Send("POST", "/v1/auth/login", Json{{"email", "ana@example.com"}, {"password", "nope-nope"}});
     CHECK(wrong.status == 401);
     CHECK(ErrorCode(wrong) == "unauthenticated");
-    Response unknown = h.Send("POST", "/v1/auth/login", Json{{"email", "who@example.com"}, {"password", "nope-nope"}});
+    Response unknown =
+        h.Send("POST", "/v1/auth/login", Json{{"email", "who@example.com"}, {"password", "nope-nope"}});
     CHECK(unknown.status == 401);
   }
   SECTION("me and profile updates") {
@@ -288,7 +291,9 @@ TEST_CASE("api: apps create, list, get, update, rotate, delete", "[api]") {
   }
   SECTION("update") {
     Response patched = h.Send("PATCH", "/v1/apps/" + app_id,
-                              Json{{"name", "Acme 2"}, {"theme", {{"color", "red"}}}, {"identity_verification", false}},
+                              Json{{"name", "Acme 2"},
+                                   {"theme", {{"color", "red"}}},
+                                   {"identity_verification", false}},
                               {Bearer(owner.token)});
     REQUIRE(patched.status == 200);
     Json p = BodyJson(patched);
@@ -411,7 +416,8 @@ TEST_CASE("api: SDK config, sessions, messages, history, read, typing", "[api]")
     Json page3 = BodyJson(h.Get("/v1/sdk/conversations/" + conversation_id + "/messages?after_seq=4&limit=2", auth));
     REQUIRE(page3["data"].size() == 1);
     CHECK(page3["has_more"] == false);
-    Json before = BodyJson(h.Get("/v1/sdk/conversations/" + conversation_id + "/messages?before_seq=5&limit=2", auth));
+    Json before =
+        BodyJson(h.Get("/v1/sdk/conversations/" + conversation_id + "/messages?before_seq=5&limit=2", auth));
     REQUIRE(before["data"].size() == 2);
     CHECK(before["data"][0]["seq"] == 3);
     CHECK(before["data"][1]["seq"] == 4);
@@ -441,13 +447,15 @@ TEST_CASE("api: SDK config, sessions, messages, history, read, typing", "[api]")
     CHECK(bare.status == 401);
   }
   SECTION("posting into a conversation needs the session") {
-    Response no_session = h.Send("POST", "/v1/sdk/messages", Json{{"text", "x"}, {"conversation_id", conversation_id}},
+    Response no_session = h.Send("POST", "/v1/sdk/messages",
+                                 Json{{"text", "x"}, {"conversation_id", conversation_id}},
                                  {ApiKey(app.publishable_key)});
     CHECK(no_session.status == 401);
     Response unknown =
         h.Send("POST", "/v1/sdk/messages", Json{{"text", "x"}, {"conversation_id", "conv_doesnotexist"}}, auth);
     CHECK(unknown.status == 404);
-    Response malformed = h.Send("POST", "/v1/sdk/messages", Json{{"text", "x"}, {"conversation_id", "../../etc"}}, auth);
+    Response malformed =
+        h.Send("POST", "/v1/sdk/messages", Json{{"text", "x"}, {"conversation_id", "../../etc"}}, auth);
     CHECK(malformed.status == 404);
   }
   SECTION("identity verification") {
@@ -529,7 +537,8 @@ TEST_CASE("api: conversations get, patch, filters, team messages", "[api]") {
     CHECK(BodyJson(h.Get("/v1/apps/" + app.id + "/conversations?type=support", auth))["data"].size() == 1);
     CHECK(BodyJson(h.Get("/v1/apps/" + app.id + "/conversations?type=dm", auth))["data"].empty());
 
-    Response snoozed = h.Send("PATCH", conv, Json{{"status", "snoozed"}, {"snoozed_until", "2026-01-02T10:00:00Z"}}, auth);
+    Response snoozed =
+        h.Send("PATCH", conv, Json{{"status", "snoozed"}, {"snoozed_until", "2026-01-02T10:00:00Z"}}, auth);
     REQUIRE(snoozed.status == 200);
     CHECK(BodyJson(snoozed)["snoozed_until"] == "2026-01-02T10:00:00.000Z");
     Response unsnoozed = h.Send("PATCH", conv, Json{{"snoozed_until", nullptr}}, auth);
@@ -563,7 +572,13 @@ TEST_CASE("api: conversations get, patch, filters, team messages", "[api]") {
     CHECK(ErrorCode(h.Get(list + "?limit=abc", auth)) == "invalid_argument");
     CHECK(ErrorCode(h.Get(list + "?limit=99999999999999999999999", auth)) == "invalid_argument");
     CHECK(ErrorCode(h.Get(list + "?cursor=garbage", auth)) == "invalid_argument");
+    CHECK(ErrorCode(h.Get(list + "?limit=+5", auth)) == "invalid_argument");
+    CHECK(ErrorCode(h.Get(list + "?limit=5%00", auth)) == "invalid_argument");
     CHECK(h.Get(list + "?limit=1", auth).status == 200);
+    // Empty values are "not given".
+    Response empty = h.Get(list + "?status=&type=&limit=&cursor=", auth);
+    CHECK(empty.status == 200);
+    CHECK(BodyJson(empty)["data"].size() == 1);
   }
   SECTION("team messages, dedup, history, typing, read") {
     Response sent = h.Send("POST", conv + "/messages", Json{{"text", "On it"}, {"client_msg_id", "agent-1"}}, auth);
@@ -578,6 +593,8 @@ TEST_CASE("api: conversations get, patch, filters, team messages", "[api]") {
     CHECK(ErrorCode(h.Get(conv + "/messages?after_seq=-1", auth)) == "invalid_argument");
     CHECK(ErrorCode(h.Get(conv + "/messages?before_seq=x", auth)) == "invalid_argument");
     CHECK(ErrorCode(h.Get(conv + "/messages?limit=0.5", auth)) == "invalid_argument");
+    CHECK(ErrorCode(h.Get(conv + "/messages?limit=201", auth)) == "invalid_argument");
+    CHECK(BodyJson(h.Get(conv + "/messages?after_seq=&before_seq=&limit=", auth))["data"].size() == 2);
     CHECK(h.Send("POST", conv + "/typing", Json{{"state", "stop"}}, auth).status == 204);
     CHECK(ErrorCode(h.Send("POST", conv + "/typing", Json{{"state", "dancing"}}, auth)) == "invalid_argument");
     CHECK(ErrorCode(h.Send("POST", conv + "/typing", Json::object(), auth)) == "invalid_argument");
@@ -875,8 +892,8 @@ TEST_CASE("api: another tenant's apps, conversations and messages are 404", "[ap
     const std::vector<Header> as_other = {ApiKey(app.publishable_key), Bearer(other.session_token)};
     CHECK(h.Get("/v1/sdk/conversations/" + sdk.conversation_id + "/messages", as_other).status == 404);
     CHECK(h.Get("/v1/sdk/conversations/" + sdk.conversation_id, as_other).status == 404);
-    CHECK(h.Send("POST", "/v1/sdk/conversations/" + sdk.conversation_id + "/read", Json{{"seq", 1}}, as_other).status ==
-          404);
+    CHECK(h.Send("POST", "/v1/sdk/conversations/" + sdk.conversation_id + "/read", Json{{"seq", 1}}, as_other)
+              .status == 404);
     CHECK(h.Get(conv, as_other).status == 404);
     CHECK(h.Get(conv + "/messages", as_other).status == 404);
     CHECK(h.Send("POST", "/v1/sdk/messages", Json{{"text", "x"}, {"conversation_id", sdk.conversation_id}}, as_other)
@@ -996,7 +1013,8 @@ TEST_CASE("api: status mapping, error responses and credentials extraction", "[a
   CHECK(r.status == 429);
   CHECK(*ResponseHeader(r, "Retry-After") == "1");
   CHECK(*ResponseHeader(r, "X-Request-Id") == "rid-1");
-  CHECK(BodyJson(r) == Json::parse(R"({"error":{"code":"rate_limited","message":"slow down","request_id":"rid-1"}})"));
+  CHECK(BodyJson(r) ==
+        Json::parse(R"({"error":{"code":"rate_limited","message":"slow down","request_id":"rid-1"}})"));
   Response hidden = server::ErrorResponse(InternalError("stack trace at foo.cpp:12"), "rid-2");
   CHECK(hidden.status == 500);
   CHECK(BodyJson(hidden)["error"]["message"] == "internal error");
