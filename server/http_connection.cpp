@@ -199,7 +199,8 @@ void HttpConnection::Write(const http::Response& response, bool keep_alive) {
   out_ = http::Serialize(response, keep_alive);
   asio::async_write(socket_, asio::buffer(out_),
                     [self = shared_from_this(), keep_alive](const asio::error_code& ec, std::size_t) {
-                      if (ec || !keep_alive) {
+                      // StopGracefully may have run while this response was being written.
+                      if (ec || !keep_alive || self->stop_after_response_ || self->context_.stopping.load()) {
                         asio::error_code ignored;
                         self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
                         return self->Close();
