@@ -58,38 +58,7 @@ Result<Principal> Chat::Authenticate(const Credentials& credentials) {
   }
 
   if (!credentials.bearer_token.empty()) {
-    LIBCHAT_ASSIGN_OR_RETURN(internal::TokenClaims claims,
-                             internal::VerifyJwt(credentials.bearer_token, impl.jwt_secret, impl.Now()));
-    LIBCHAT_ASSIGN_OR_RETURN(bool revoked, impl.store->IsTokenRevoked(claims.token_id));
-    if (revoked) return Unauthenticated("token revoked");
-    Principal principal;
-    principal.token_id = claims.token_id;
-    principal.token_expires_at = Timestamp(std::chrono::seconds(claims.expires_at));
-    if (claims.kind == "account") {
-      const AccountId id(claims.subject);
-      auto account = impl.store->GetAccount(id);
-      if (!account.ok()) {
-        if (account.status().code() == StatusCode::kNotFound) return Unauthenticated("account no longer exists");
-        return account.status();
-      }
-      principal.type = PrincipalType::kAccount;
-      principal.id = id.str();
-      principal.account_id = id;
-      return principal;
-    }
-    if (claims.kind == "customer") {
-      if (app && app->app.id.str() != claims.app_id) return Unauthenticated("session token belongs to another app");
-      auto customer = impl.store->GetCustomer(CustomerId(claims.subject));
-      if (!customer.ok() || customer->app_id.str() != claims.app_id) {
-        if (!customer.ok() && customer.status().code() != StatusCode::kNotFound) return customer.status();
-        return Unauthenticated("session no longer exists");
-      }
-      principal.type = PrincipalType::kCustomer;
-      principal.id = claims.subject;
-      principal.app_id = customer->app_id;
-      return principal;
-    }
-    return Unauthenticated("unsupported token kind");
+    return impl.PrincipalFromToken(credentials.bearer_token, app ? &app->app.id : nullptr);
   }
 
   if (!app) return Unauthenticated("missing credentials");
@@ -114,30 +83,52 @@ Result<Principal> Chat::Authenticate(const Credentials& credentials) {
   return principal;
 }
 
+Result<Principal> Chat::Impl::PrincipalFromToken(const std::string& token, const AppId* app) {
+  LIBCHAT_ASSIGN_OR_RETURN(internal::TokenClaims claims, internal::VerifyJwt(token, jwt_secret, Now()));
+  LIBCHAT_ASSIGN_OR_RETURN(bool revoked, store->IsTokenRevoked(claims.token_id));
+  if (revoked) return Unauthenticated("token revoked");
+  Principal principal;
+  principal.token_id = claims.token_id;
+  principal.token_expires_at = Timestamp(std::chrono::seconds(claims.expires_at));
+  if (claims.kind == "account") {
+    const AccountId id(claims.subject);
+    auto account = store->GetAccount(id);
+    if (!account.ok()) {
+      if (account.status().code() == StatusCode::kNotFound) return Unauthenticated("account no longer exists");
+      return account.status();
+    }
+    principal.type = PrincipalType::kAccount;
+    principal.id = id.str();
+    principal.account_id = id;
+    return principal;
+  }
+  if (claims.kind == "customer") {
+    if (app != nullptr && app->str() != claims.app_id) return Unauthenticated("session token belongs to another app");
+    auto customer = store->GetCustomer(CustomerId(claims.subject));
+    if (!customer.ok() || customer->app_id.str() != claims.app_id) {
+      if (!customer.ok() && customer.status().code() != StatusCode::kNotFound) return customer.status();
+      return Unauthenticated("session no longer exists");
+    }
+    principal.type = PrincipalType::kCustomer;
+    principal.id = claims.subject;
+    principal.app_id = customer->app_id;
+    return principal;
+  }
+  return Unauthenticated("unsupported token kind");
+}
+
 TokenInfo Chat::ValidateToken(const std::string& token) {
   TokenInfo info;
-  auto claims = internal::VerifyJwt(token, impl_->jwt_secret, impl_->Now());
-  if (!claims.ok()) {
-    info.error = claims.status().message();
-    return info;
-  }
-  info.expires_at = Timestamp(std::chrono::seconds(claims->expires_at));
-  info.principal_id = claims->subject;
-  auto revoked = impl_->store->IsTokenRevoked(claims->token_id);
-  if (!revoked.ok() || *revoked) {
-    info.error = revoked.ok() ? "token revoked" : "cannot check revocation";
-    return info;
-  }
-  if (claims->kind == "account") {
-    info.principal_type = PrincipalType::kAccount;
-    info.account_id = AccountId(claims->subject);
-  } else if (claims->kind == "customer") {
-    info.principal_type = PrincipalType::kCustomer;
-  } else {
-    info.error = "unsupported token kind";
+  auto principal = impl_->PrincipalFromToken(token, nullptr);
+  if (!principal.ok()) {
+    info.error = principal.status().message();
     return info;
   }
   info.valid = true;
+  info.principal_type = principal->type;
+  info.principal_id = principal->id;
+  info.account_id = principal->account_id;
+  info.expires_at = principal->token_expires_at;
   return info;
 }
 
@@ -198,6 +189,7 @@ Result<Account> Chat::GetMe(const Principal& principal) {
 Result<Account> Chat::UpdateMe(const Principal& principal, const AccountUpdate& update) {
   Impl& impl = *impl_;
   if (principal.type != PrincipalType::kAccount) return PermissionDeniedError("only accounts have a profile");
+  std::lock_guard lock(impl.entity_locks.For(principal.account_id.str()));
   LIBCHAT_ASSIGN_OR_RETURN(StoredAccount stored, impl.store->GetAccount(principal.account_id));
   const bool sensitive = update.email.has_value() || update.new_password.has_value();
   if (sensitive) {

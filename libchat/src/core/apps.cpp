@@ -64,6 +64,7 @@ Result<App> Chat::GetApp(const Principal& principal, const AppId& app) {
 
 Result<App> Chat::UpdateApp(const Principal& principal, const AppId& app, const AppUpdate& update) {
   Impl& impl = *impl_;
+  std::lock_guard lock(impl.entity_locks.For(app.str()));
   LIBCHAT_ASSIGN_OR_RETURN(StoredApp stored, impl.OwnedApp(principal, app));
   if (update.name) {
     LIBCHAT_RETURN_IF_ERROR(internal::ValidateText("name", *update.name, 1, kMaxAppName));
@@ -84,6 +85,7 @@ Result<App> Chat::UpdateApp(const Principal& principal, const AppId& app, const 
 }
 
 Status Chat::DeleteApp(const Principal& principal, const AppId& app) {
+  std::lock_guard lock(impl_->entity_locks.For(app.str()));
   auto stored = impl_->OwnedApp(principal, app);
   if (!stored.ok()) return stored.status();
   LIBCHAT_RETURN_IF_ERROR(impl_->store->DeleteApp(app));
@@ -93,6 +95,7 @@ Status Chat::DeleteApp(const Principal& principal, const AppId& app) {
 
 Result<RotatedKey> Chat::RotateKey(const Principal& principal, const AppId& app, KeyKind kind) {
   Impl& impl = *impl_;
+  std::lock_guard lock(impl.entity_locks.For(app.str()));
   LIBCHAT_ASSIGN_OR_RETURN(StoredApp stored, impl.OwnedApp(principal, app));
   RotatedKey rotated;
   rotated.kind = kind;

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/entity_locks.h"
 #include "libchat/chat.h"
 
 namespace libchat {
@@ -22,6 +23,8 @@ struct Chat::Impl {
   // A PHC hash of a random password, verified against when a login names an
   // unknown email so that the response time does not reveal which emails exist.
   std::string decoy_password_hash;
+  // Held across the read and the write of an update of one account, app or conversation.
+  internal::EntityLocks entity_locks;
 
   Timestamp Now() const { return clock->Now(); }
 
@@ -41,6 +44,10 @@ struct Chat::Impl {
   // Principal ids that see events of this conversation.
   Result<std::vector<std::string>> Audience(const Conversation& conversation);
 
+  // Verifies a bearer token (signature, expiry, revocation) and that its subject
+  // still exists; with `app`, a session token must belong to that app.
+  Result<Principal> PrincipalFromToken(const std::string& token, const AppId* app);
+
   // Who a principal writes as, and the member id its receipts are kept under.
   static Sender SenderOf(const Principal& principal);
   static std::string MemberIdOf(const Principal& principal);
@@ -48,9 +55,10 @@ struct Chat::Impl {
   void Publish(Event event);
 
   // --- conversation service steps (conversations.cpp)
-  // Creates a support conversation for `customer` and announces it.
+  // Creates a support conversation for `customer` (with `id`, or a new random
+  // one when it is empty) and announces it. kAlreadyExists when `id` is taken.
   Result<Conversation> StartSupportConversation(const AppId& app, const CustomerId& customer,
-                                                const std::string& metadata_json);
+                                                const std::string& metadata_json, ConversationId id = {});
   // The customer an SDK call acts for: the session's, or a new one for a publishable key.
   Result<Customer> SdkCustomer(const Principal& principal, const CustomerInput& input);
   Status ValidateSendRequest(const SendRequest& request) const;

@@ -13,6 +13,15 @@ namespace {
 
 constexpr std::size_t kMaxConversationName = 200;
 
+// "conv_" + 22 base62 characters of SHA-256(customer id, client_msg_id).
+ConversationId DerivedConversationId(const CustomerId& customer, const std::string& client_msg_id) {
+  static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const std::string digest = internal::Sha256(customer.str() + '\0' + client_msg_id);
+  std::string id(ConversationId::prefix());
+  for (std::size_t i = 0; i < 22; ++i) id += kAlphabet[static_cast<unsigned char>(digest[i]) % 62];
+  return ConversationId(std::move(id));
+}
+
 bool MayReopen(ConversationStatus status) {
   return status == ConversationStatus::kResolved || status == ConversationStatus::kSnoozed;
 }
@@ -27,10 +36,10 @@ Result<SdkConfig> Chat::GetSdkConfig(const Principal& principal) {
 
 // Creates a support conversation for `customer` and announces it.
 Result<Conversation> Chat::Impl::StartSupportConversation(const AppId& app, const CustomerId& customer,
-                                                         const std::string& metadata_json) {
+                                                         const std::string& metadata_json, ConversationId id) {
   Impl& impl = *this;
   Conversation conversation;
-  conversation.id = ConversationId(internal::NewId(ConversationId::prefix()));
+  conversation.id = id.empty() ? ConversationId(internal::NewId(ConversationId::prefix())) : std::move(id);
   conversation.app_id = app;
   conversation.type = ConversationType::kSupport;
   conversation.status = ConversationStatus::kOpen;
@@ -96,8 +105,21 @@ Result<SendResult> Chat::SdkSendMessage(const Principal& principal, const SdkSen
     return impl.AppendAndPublish(principal, conversation, request.message);
   }
   LIBCHAT_ASSIGN_OR_RETURN(Customer customer, impl.SdkCustomer(principal, request.customer));
-  LIBCHAT_ASSIGN_OR_RETURN(Conversation conversation,
-                           impl.StartSupportConversation(customer.app_id, customer.id, ""));
+  // A known customer's first message with a client_msg_id gets a conversation id
+  // derived from both, so a retry after a lost response finds the same
+  // conversation and the store's dedupe returns the original message.
+  ConversationId id;
+  if (principal.type == PrincipalType::kCustomer && !request.message.client_msg_id.empty()) {
+    id = DerivedConversationId(customer.id, request.message.client_msg_id);
+    auto existing = impl.VisibleConversation(principal, id);
+    if (existing.ok()) return impl.AppendAndPublish(principal, *existing, request.message);
+  }
+  auto started = impl.StartSupportConversation(customer.app_id, customer.id, "", id);
+  if (!started.ok() && started.status().code() == StatusCode::kAlreadyExists && !id.empty()) {
+    started = impl.VisibleConversation(principal, id);  // a concurrent retry created it first
+  }
+  if (!started.ok()) return started.status();
+  Conversation conversation = std::move(started).value();
   Principal as_customer = principal;
   as_customer.type = PrincipalType::kCustomer;
   as_customer.id = customer.id.str();
@@ -150,6 +172,11 @@ Result<SendResult> Chat::Impl::AppendAndPublish(const Principal& principal, cons
       impl.Publish(std::move(updated));
     }
   };
+  // A reopen must not interleave with an UpdateConversation's read and write,
+  // which would write the old status back over it. Only messages that can
+  // reopen take the lock, so ordinary appends still share group commits.
+  std::unique_lock<std::mutex> reopen_lock;
+  if (may_reopen) reopen_lock = std::unique_lock<std::mutex>(impl.entity_locks.For(conversation.id.str()));
   auto appended = impl.store->AppendMessage(append, on_commit);
   if (!appended.ok()) {
     if (appended.status().code() == StatusCode::kNotFound) return NotFoundError("conversation not found");
@@ -190,6 +217,7 @@ Result<Conversation> Chat::GetConversation(const Principal& principal, const Con
 Result<Conversation> Chat::UpdateConversation(const Principal& principal, const ConversationId& id,
                                               const ConversationUpdate& update) {
   Impl& impl = *impl_;
+  std::lock_guard lock(impl.entity_locks.For(id.str()));
   LIBCHAT_ASSIGN_OR_RETURN(Conversation conversation, impl.VisibleConversation(principal, id));
   if (principal.type == PrincipalType::kCustomer) {
     return PermissionDeniedError("customers cannot change a conversation");
