@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,7 +52,8 @@ class TempDir {
   std::string path_;
 };
 
-std::shared_ptr<Store> Open(const std::string& path, bool synchronous_full = false, int busy_timeout_ms = 5000) {
+std::shared_ptr<Store> Open(const std::string& path, bool synchronous_full = false,
+                            int busy_timeout_ms = 5000) {
   SqliteStoreOptions options;
   options.path = path;
   options.synchronous_full = synchronous_full;
@@ -98,6 +100,11 @@ struct Fixture {
     request.message = records.MakeMessage(c, std::move(sender), std::move(client_msg_id), at);
     return request;
   }
+
+  // A message from the fixture's customer into the fixture's conversation.
+  AppendRequest ByCustomer(std::string client_msg_id = "") {
+    return Request(conversation, CustomerSender(customer.id.str()), std::move(client_msg_id));
+  }
 };
 
 // Builds requests on one thread (RecordFactory is not thread-safe) for use on many.
@@ -110,6 +117,60 @@ std::vector<std::vector<AppendRequest>> PrepareRequests(Fixture& f, const Conver
     }
   }
   return requests;
+}
+
+// Holds the writer inside a commit hook until released, so that later writes queue up.
+class ParkedWriter {
+ public:
+  ParkedWriter(Store& store, Fixture& f) {
+    CommitHook park = [this](const AppendResult&) {
+      std::unique_lock<std::mutex> lock(mu_);
+      parked_ = true;
+      cv_.notify_all();
+      cv_.wait_for(lock, std::chrono::seconds(20), [this] { return released_; });
+    };
+    AppendRequest request = f.ByCustomer();
+    // No Catch assertions off the main thread (Catch2 v2 is not thread-safe).
+    thread_ = std::thread([this, &store, request, park] {
+      append_ok_ = store.AppendMessage(request, park).ok();
+    });
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(20), [this] { return parked_; });
+  }
+  ~ParkedWriter() { Release(); }
+  // True once the writer sits in the hook (the constructor waits up to 20 s for it).
+  bool parked() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return parked_;
+  }
+  // Lets the writer go and waits for the parked append to return. Idempotent.
+  void Release() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      released_ = true;
+      cv_.notify_all();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+  // Whether the parked append succeeded; valid after Release().
+  bool append_ok() const { return append_ok_; }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool parked_ = false;
+  bool released_ = false;
+  std::atomic<bool> append_ok_{false};
+  std::thread thread_;
+};
+
+bool WaitFor(const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
 }
 
 }  // namespace
@@ -125,9 +186,10 @@ TEST_CASE("sqlite store: data survives close and reopen; migrations run once", "
     app_id = f.app.app.id.str();
     conversation_id = f.conversation.id.str();
     for (int i = 0; i < 3; ++i) {
-      LIBCHAT_REQUIRE_OK(store->AppendMessage(f.Request(f.conversation, CustomerSender(f.customer.id.str())), {}));
+      LIBCHAT_REQUIRE_OK(store->AppendMessage(f.ByCustomer(), {}));
     }
-    LIBCHAT_REQUIRE_OK(store->AdvanceReceipt(f.conversation.id, f.customer.id.str(), 3, 2, RecordFactory::At(5)));
+    LIBCHAT_REQUIRE_OK(
+        store->AdvanceReceipt(f.conversation.id, f.customer.id.str(), 3, 2, RecordFactory::At(5)));
     REQUIRE(LIBCHAT_VALUE(store->PutSettingIfAbsent("jwt_secret", "s3cret")) == "s3cret");
     LIBCHAT_REQUIRE_OK(store->RevokeToken("jti-1", RecordFactory::At(99)));
   }
@@ -150,7 +212,8 @@ TEST_CASE("sqlite store: data survives close and reopen; migrations run once", "
     auto messages = LIBCHAT_VALUE(store->ListMessages(query));
     REQUIRE(messages.size() == 3);
     REQUIRE(messages[2].seq == 3);
-    auto receipt = LIBCHAT_VALUE(store->GetReceipt(ConversationId(conversation_id), conversation.customer_id.str()));
+    auto receipt =
+        LIBCHAT_VALUE(store->GetReceipt(ConversationId(conversation_id), conversation.customer_id.str()));
     REQUIRE(receipt.delivered_seq == 3);
     REQUIRE(receipt.read_seq == 2);
     REQUIRE(LIBCHAT_VALUE(store->GetSetting("jwt_secret")) == std::optional<std::string>("s3cret"));
@@ -389,31 +452,16 @@ TEST_CASE("sqlite store: the same client_msg_id from 4 threads creates one messa
   REQUIRE(other.message.seq == kRounds + 1);
 }
 
-TEST_CASE("sqlite store: a failing write in a batch does not fail its neighbours", "[sqlite][store][concurrency]") {
+TEST_CASE("sqlite store: a failing write in a batch does not fail its neighbours",
+          "[sqlite][store][concurrency]") {
   TempDir dir;
   auto store = Open(dir.File("chat.db"));
   Fixture f(*store);
 
   // Park the writer inside a commit hook so that the next writes pile up in its
   // queue and are committed together in one batch.
-  std::mutex gate_mu;
-  std::condition_variable gate_cv;
-  bool parked = false;
-  bool release = false;
-  CommitHook park = [&](const AppendResult&) {
-    std::unique_lock<std::mutex> lock(gate_mu);
-    parked = true;
-    gate_cv.notify_all();
-    gate_cv.wait_for(lock, std::chrono::seconds(20), [&] { return release; });
-  };
-  std::thread parker([&] {
-    auto r = store->AppendMessage(f.Request(f.conversation, CustomerSender(f.customer.id.str())), park);
-    CHECK(r.ok());
-  });
-  {
-    std::unique_lock<std::mutex> lock(gate_mu);
-    REQUIRE(gate_cv.wait_for(lock, std::chrono::seconds(20), [&] { return parked; }));
-  }
+  auto parked = std::make_unique<ParkedWriter>(*store, f);
+  REQUIRE(parked->parked());
 
   // 6 good accounts, 2 reusing an existing email, 1 reusing an existing id, all in one batch.
   StoredAccount existing = f.owner;
@@ -440,18 +488,11 @@ TEST_CASE("sqlite store: a failing write in a batch does not fail its neighbours
     writers.emplace_back([&, i] { outcomes[i] = store->CreateAccount(accounts[i]); });
   }
   // Wait until all nine are queued behind the parked writer, then let it go.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (Stats(*store).queued < accounts.size() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  REQUIRE(Stats(*store).queued == accounts.size());
-  {
-    std::lock_guard<std::mutex> lock(gate_mu);
-    release = true;
-  }
-  gate_cv.notify_all();
+  const bool all_queued = WaitFor([&] { return Stats(*store).queued == accounts.size(); });
+  parked->Release();
   for (auto& w : writers) w.join();
-  parker.join();
+  REQUIRE(all_queued);
+  REQUIRE(parked->append_ok());
 
   const SqliteStoreStats after = Stats(*store);
   REQUIRE(after.commits - before.commits == 1);  // the nine shared one transaction
@@ -461,7 +502,8 @@ TEST_CASE("sqlite store: a failing write in a batch does not fail its neighbours
     INFO("account " << i << ": " << outcomes[i].ToString());
     if (should_succeed[i]) {
       REQUIRE(outcomes[i].ok());
-      REQUIRE(LIBCHAT_VALUE(store->GetAccount(accounts[i].account.id)).account.email == accounts[i].account.email);
+      auto stored = LIBCHAT_VALUE(store->GetAccount(accounts[i].account.id));
+      REQUIRE(stored.account.email == accounts[i].account.email);
     } else {
       REQUIRE(outcomes[i].code() == StatusCode::kAlreadyExists);
       // No SQL in messages.
@@ -514,25 +556,30 @@ TEST_CASE("sqlite store: receipts never regress", "[sqlite][store][receipts]") {
   REQUIRE(r.member_id == member);
 
   // Concurrent advances from many threads end at the maximum.
+  std::atomic<int> failures{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
         std::int64_t seq = 10 + ((i * 7 + t * 13) % 90);
-        CHECK(store->AdvanceReceipt(f.conversation.id, member, seq, seq - 1, RecordFactory::At(30)).ok());
+        if (!store->AdvanceReceipt(f.conversation.id, member, seq, seq - 1, RecordFactory::At(30)).ok()) {
+          ++failures;
+        }
       }
     });
   }
   for (auto& t : threads) t.join();
+  REQUIRE(failures == 0);
   auto got = LIBCHAT_VALUE(store->GetReceipt(f.conversation.id, member));
   REQUIRE(got.delivered_seq == 99);
   REQUIRE(got.read_seq == 98);
 
   auto none = LIBCHAT_VALUE(store->GetReceipt(f.conversation.id, "op_nobody"));
   REQUIRE((none.delivered_seq == 0 && none.read_seq == 0));
-  LIBCHAT_REQUIRE_CODE(store->AdvanceReceipt(ConversationId("conv_missing"), member, 1, 1, RecordFactory::At(1)),
+  const ConversationId missing("conv_missing");
+  LIBCHAT_REQUIRE_CODE(store->AdvanceReceipt(missing, member, 1, 1, RecordFactory::At(1)),
                        StatusCode::kNotFound);
-  LIBCHAT_REQUIRE_CODE(store->GetReceipt(ConversationId("conv_missing"), member), StatusCode::kNotFound);
+  LIBCHAT_REQUIRE_CODE(store->GetReceipt(missing, member), StatusCode::kNotFound);
 
   store.reset();
   store = Open(path);
@@ -548,7 +595,9 @@ TEST_CASE("sqlite store: unread counts per viewer", "[sqlite][store][receipts]")
   const std::string op = "op_agent1";
 
   // seq 1..3 customer, 4 operator, 5 customer (deleted), 6 customer.
-  for (int i = 0; i < 3; ++i) LIBCHAT_REQUIRE_OK(store->AppendMessage(f.Request(f.conversation, CustomerSender(customer)), {}));
+  for (int i = 0; i < 3; ++i) {
+    LIBCHAT_REQUIRE_OK(store->AppendMessage(f.Request(f.conversation, CustomerSender(customer)), {}));
+  }
   LIBCHAT_REQUIRE_OK(store->AppendMessage(f.Request(f.conversation, OperatorSender(op)), {}));
   AppendRequest deleted = f.Request(f.conversation, CustomerSender(customer));
   deleted.message.deleted = true;
@@ -644,10 +693,12 @@ TEST_CASE("sqlite store: conversation list order, filters and pagination across 
           expected_order([](const Conversation& c) { return c.status == ConversationStatus::kResolved; }));
   ConversationQuery unassigned;
   unassigned.assignee_id = "";
-  REQUIRE(list_all(unassigned, 5) == expected_order([](const Conversation& c) { return c.assignee_id.empty(); }));
+  REQUIRE(list_all(unassigned, 5) ==
+          expected_order([](const Conversation& c) { return c.assignee_id.empty(); }));
   ConversationQuery assigned;
   assigned.assignee_id = "op_x";
-  REQUIRE(list_all(assigned, 2) == expected_order([](const Conversation& c) { return c.assignee_id == "op_x"; }));
+  REQUIRE(list_all(assigned, 2) ==
+          expected_order([](const Conversation& c) { return c.assignee_id == "op_x"; }));
   ConversationQuery groups;
   groups.type = ConversationType::kGroup;
   REQUIRE(list_all(groups, 2) ==
@@ -716,7 +767,7 @@ TEST_CASE("sqlite store: DeleteApp removes everything under the app", "[sqlite][
   LIBCHAT_REQUIRE_OK(store->AppendMessage(f.Request(neighbour_conversation, CustomerSender("cus_n")), {}));
 
   for (int i = 0; i < 5; ++i) {
-    LIBCHAT_REQUIRE_OK(store->AppendMessage(f.Request(f.conversation, CustomerSender(f.customer.id.str()), "k" + std::to_string(i)), {}));
+    LIBCHAT_REQUIRE_OK(store->AppendMessage(f.ByCustomer("k" + std::to_string(i)), {}));
   }
   LIBCHAT_REQUIRE_OK(store->AdvanceReceipt(f.conversation.id, f.customer.id.str(), 5, 5, RecordFactory::At(1)));
 
@@ -740,7 +791,7 @@ TEST_CASE("sqlite store: DeleteApp removes everything under the app", "[sqlite][
   REQUIRE(LIBCHAT_VALUE(store->ListMessages(query)).empty());
   auto receipt = LIBCHAT_VALUE(store->GetReceipt(f.conversation.id, f.customer.id.str()));
   REQUIRE((receipt.read_seq == 0 && receipt.delivered_seq == 0));
-  auto fresh = LIBCHAT_VALUE(store->AppendMessage(f.Request(f.conversation, CustomerSender(f.customer.id.str()), "k0"), {}));
+  auto fresh = LIBCHAT_VALUE(store->AppendMessage(f.ByCustomer("k0"), {}));
   REQUIRE(fresh.created);  // the old client_msg_id row is gone
   REQUIRE(fresh.message.seq == 1);
 
@@ -779,7 +830,9 @@ TEST_CASE("sqlite store: acknowledged appends from many threads are all there af
   query.limit = 400;
   auto messages = LIBCHAT_VALUE(store->ListMessages(query));
   REQUIRE(messages.size() == 400);
-  for (std::size_t i = 0; i < messages.size(); ++i) REQUIRE(messages[i].seq == static_cast<std::int64_t>(i + 1));
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    REQUIRE(messages[i].seq == static_cast<std::int64_t>(i + 1));
+  }
 }
 
 TEST_CASE("sqlite store: a write from a commit hook fails instead of deadlocking", "[sqlite][store]") {
@@ -792,8 +845,93 @@ TEST_CASE("sqlite store: a write from a commit hook fails instead of deadlocking
     from_hook = store->CheckWritable();
     read_from_hook = store->GetConversation(r.message.conversation_id, "");  // reads do not need the writer
   };
-  LIBCHAT_REQUIRE_OK(store->AppendMessage(f.Request(f.conversation, CustomerSender(f.customer.id.str())), hook));
+  LIBCHAT_REQUIRE_OK(store->AppendMessage(f.ByCustomer(), hook));
   REQUIRE(from_hook.code() == StatusCode::kFailedPrecondition);
   REQUIRE(LIBCHAT_VALUE(read_from_hook).last_seq == 1);
   LIBCHAT_REQUIRE_OK(store->CheckWritable());
+}
+
+
+TEST_CASE("sqlite store: a full write queue is resource_exhausted", "[sqlite][store]") {
+  TempDir dir;
+  SqliteStoreOptions options;
+  options.path = dir.File("chat.db");
+  options.synchronous_full = false;
+  internal::SqliteStoreTuning tuning;
+  tuning.max_queue = 1;
+  auto store = LIBCHAT_VALUE(internal::OpenSqliteStoreWithTuning(options, tuning));
+  Fixture f(*store);
+  StoredAccount first = f.records.MakeAccount();
+  StoredAccount second = f.records.MakeAccount();
+  Status first_status = InternalError("not run");
+  Status second_status;
+  bool first_queued = false;
+  {
+    ParkedWriter parked(*store, f);
+    REQUIRE(parked.parked());
+    std::thread queued([&] { first_status = store->CreateAccount(first); });
+    first_queued = WaitFor([&] { return Stats(*store).queued == 1; });
+    second_status = store->CreateAccount(second);  // the queue (of one) is full
+    parked.Release();
+    queued.join();
+    REQUIRE(parked.append_ok());
+  }
+  REQUIRE(first_queued);
+  LIBCHAT_REQUIRE_CODE(second_status, StatusCode::kResourceExhausted);
+  LIBCHAT_REQUIRE_OK(first_status);
+  LIBCHAT_REQUIRE_CODE(store->GetAccount(second.account.id), StatusCode::kNotFound);
+  LIBCHAT_REQUIRE_OK(store->CreateAccount(second));  // room again
+}
+
+TEST_CASE("sqlite store: the WAL is checkpointed in the background", "[sqlite][store]") {
+  TempDir dir;
+  SqliteStoreOptions options;
+  options.path = dir.File("chat.db");
+  internal::SqliteStoreTuning tuning;
+  tuning.checkpoint_frames = 8;
+  auto store = LIBCHAT_VALUE(internal::OpenSqliteStoreWithTuning(options, tuning));
+  Fixture f(*store);
+  const std::uint64_t before = Stats(*store).checkpoints;
+  for (int i = 0; i < 50; ++i) {
+    LIBCHAT_REQUIRE_OK(store->AppendMessage(f.ByCustomer(), {}));
+  }
+  REQUIRE(WaitFor([&] { return Stats(*store).checkpoints > before; }));
+  // Reads and writes carry on across checkpoints.
+  LIBCHAT_REQUIRE_OK(store->AppendMessage(f.ByCustomer(), {}));
+  REQUIRE(LIBCHAT_VALUE(store->GetConversation(f.conversation.id, "")).last_seq == 51);
+}
+
+TEST_CASE("sqlite store: the WAL stays bounded under continuous writes", "[sqlite][store][concurrency]") {
+  TempDir dir;
+  SqliteStoreOptions options;
+  options.path = dir.File("chat.db");
+  options.synchronous_full = false;
+  internal::SqliteStoreTuning tuning;
+  tuning.checkpoint_frames = 32;  // 128 KiB
+  auto store = LIBCHAT_VALUE(internal::OpenSqliteStoreWithTuning(options, tuning));
+  Fixture f(*store);
+  std::vector<Conversation> conversations;
+  for (int i = 0; i < 8; ++i) conversations.push_back(f.NewConversation(*store, RecordFactory::At(i)));
+  std::vector<std::vector<AppendRequest>> requests;
+  for (const auto& c : conversations) requests.push_back(PrepareRequests(f, c, 1, 400)[0]);
+  // Eight writers keep the writer busy all along, so the WAL never gets an idle moment to
+  // be restarted in; ~2 pages per append would make it ~25 MiB without checkpoints.
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (auto& list : requests) {
+    threads.emplace_back([&, &mine = list] {
+      for (const auto& request : mine) {
+        if (!store->AppendMessage(request, {}).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  REQUIRE(failures == 0);
+  const SqliteStoreStats stats = Stats(*store);
+  INFO("checkpoints " << stats.checkpoints << " (writer " << stats.writer_checkpoints << ")");
+  REQUIRE(stats.checkpoints > 0);
+  const auto wal_bytes = std::filesystem::file_size(options.path + "-wal");
+  INFO("wal bytes " << wal_bytes);
+  REQUIRE(wal_bytes < 8u * 1024 * 1024);
+  for (const auto& c : conversations) REQUIRE(LIBCHAT_VALUE(store->GetConversation(c.id, "")).last_seq == 400);
 }

@@ -212,7 +212,8 @@ class Chat {
   Status SetTyping(const Principal& principal, const ConversationId& id, bool typing);
 
   // --- live events: the handler receives every event; deliver an event to a
-  // principal only when EventVisibleTo(event, principal).
+  // principal only when EventVisibleTo(event, principal). The handler runs on
+  // the publishing thread and must not call back into this Chat (see bus.h).
   SubscriptionId SubscribeEvents(EventHandler handler);
   void UnsubscribeEvents(SubscriptionId id);
 

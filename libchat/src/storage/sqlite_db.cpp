@@ -145,7 +145,8 @@ Result<std::string> SqliteConnection::QueryText(const char* sql, std::string_vie
   if (rc == SQLITE_ROW) {
     const unsigned char* text = sqlite3_column_text(stmt, 0);
     if (text != nullptr) {
-      value.assign(reinterpret_cast<const char*>(text), static_cast<std::size_t>(sqlite3_column_bytes(stmt, 0)));
+      value.assign(reinterpret_cast<const char*>(text),
+                   static_cast<std::size_t>(sqlite3_column_bytes(stmt, 0)));
     }
   }
   sqlite3_finalize(stmt);

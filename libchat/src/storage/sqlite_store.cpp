@@ -163,7 +163,9 @@ Result<Conversation> ReadConversationView(const SqliteStmt& s) {
 // Rewrites the generic message of a mapped SQLite error into one that names
 // the record, for the codes a caller acts on.
 Status Explain(Status st, const char* already_exists, const char* not_found) {
-  if (st.code() == StatusCode::kAlreadyExists && already_exists != nullptr) return AlreadyExistsError(already_exists);
+  if (st.code() == StatusCode::kAlreadyExists && already_exists != nullptr) {
+    return AlreadyExistsError(already_exists);
+  }
   if (st.code() == StatusCode::kNotFound && not_found != nullptr) return NotFoundError(not_found);
   return st;
 }
@@ -217,7 +219,8 @@ constexpr const char kInsertSettingIfAbsent[] =
 constexpr const char kInsertAccount[] =
     "INSERT INTO accounts (" LIBCHAT_SQL_ACCOUNT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 constexpr const char kGetAccount[] = "SELECT " LIBCHAT_SQL_ACCOUNT_COLS " FROM accounts WHERE id = ?1";
-constexpr const char kFindAccountByEmail[] = "SELECT " LIBCHAT_SQL_ACCOUNT_COLS " FROM accounts WHERE email = ?1";
+constexpr const char kFindAccountByEmail[] =
+    "SELECT " LIBCHAT_SQL_ACCOUNT_COLS " FROM accounts WHERE email = ?1";
 constexpr const char kUpdateAccount[] =
     "UPDATE accounts SET name = ?2, email = ?3, password_hash = ?4, updated_at = ?5 WHERE id = ?1";
 
@@ -322,7 +325,9 @@ std::string BuildListConversationsSql(unsigned filters) {
   if (filters & kFilterCustomer) sql += " AND c.customer_id = ?6 AND c.customer_id <> ''";
   // Keyset: rows strictly after (?7, ?8) in (last_activity_at DESC, id DESC)
   // order; the first term is the one an index range can use.
-  if (filters & kFilterCursor) sql += " AND c.last_activity_at <= ?7 AND (c.last_activity_at < ?7 OR c.id < ?8)";
+  if (filters & kFilterCursor) {
+    sql += " AND c.last_activity_at <= ?7 AND (c.last_activity_at < ?7 OR c.id < ?8)";
+  }
   sql += " ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?9";
   return sql;
 }
@@ -382,7 +387,9 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(std::unique_ptr<SqliteWriter> writer, std::vector<std::unique_ptr<SqliteConnection>> readers)
       : writer_(std::move(writer)), readers_(std::make_unique<ReadPool>(std::move(readers))) {
-    for (unsigned f = 0; f < kFilterCombinations; ++f) list_conversations_sql_[f] = BuildListConversationsSql(f);
+    for (unsigned f = 0; f < kFilterCombinations; ++f) {
+      list_conversations_sql_[f] = BuildListConversationsSql(f);
+    }
   }
 
   ~SqliteStore() override {
@@ -585,8 +592,8 @@ class SqliteStore final : public Store {
       s.Bind(6, customer.metadata_json);
       s.Bind(7, customer.created_at);
       s.Bind(8, customer.updated_at);
-      return Explain(s.Run("cannot create the customer"), "a customer with this id or external id already exists",
-                     "app not found");
+      return Explain(s.Run("cannot create the customer"),
+                     "a customer with this id or external id already exists", "app not found");
     };
     return writer_->Execute(run);
   }
@@ -950,10 +957,12 @@ namespace {
 Status ConfigureWriter(SqliteConnection& db, const SqliteStoreOptions& options) {
   LIBCHAT_ASSIGN_OR_RETURN(std::string mode, db.QueryText("PRAGMA journal_mode = WAL", "cannot enable WAL"));
   if (mode != "wal") return FailedPreconditionError("the database cannot use WAL mode");
-  LIBCHAT_RETURN_IF_ERROR(db.Exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-                                  "cannot configure the database"));
+  LIBCHAT_RETURN_IF_ERROR(
+      db.Exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+              "cannot configure the database"));
   LIBCHAT_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON", "cannot configure the database"));
-  LIBCHAT_ASSIGN_OR_RETURN(std::int64_t fk, db.QueryInt("PRAGMA foreign_keys", "cannot configure the database"));
+  LIBCHAT_ASSIGN_OR_RETURN(std::int64_t fk,
+                           db.QueryInt("PRAGMA foreign_keys", "cannot configure the database"));
   if (fk != 1) return FailedPreconditionError("this SQLite build does not enforce foreign keys");
   // Statement journals (savepoints) in memory; a bigger page cache for the writer;
   // keep the WAL file from staying huge after a burst.
@@ -1013,10 +1022,8 @@ Status SetSqliteUserVersionForTesting(const std::string& path, int version) {
   return db->Exec(sql.c_str(), "cannot set the schema version");
 }
 
-}  // namespace internal
-
-Result<std::shared_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options) {
-  using internal::SqliteConnection;
+Result<std::shared_ptr<Store>> OpenSqliteStoreWithTuning(const SqliteStoreOptions& options,
+                                                         const SqliteStoreTuning& tuning) {
   if (options.path.empty() || options.path == ":memory:" || options.path.rfind("file:", 0) == 0) {
     // Readers and the writer must share one database file.
     return InvalidArgumentError("the SQLite store needs a database file path");
@@ -1024,13 +1031,14 @@ Result<std::shared_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options
   if (options.read_connections < 1) return InvalidArgumentError("read_connections must be at least 1");
   if (options.max_batch_size < 1) return InvalidArgumentError("max_batch_size must be at least 1");
   if (options.busy_timeout_ms < 0) return InvalidArgumentError("busy_timeout_ms must not be negative");
+  if (tuning.max_queue < 1 || tuning.checkpoint_frames < 1) return InvalidArgumentError("invalid store tuning");
 
   try {
     SqliteConnection::Options write_options;
     write_options.busy_timeout_ms = options.busy_timeout_ms;
     LIBCHAT_ASSIGN_OR_RETURN(auto writer_db, SqliteConnection::Open(options.path, write_options));
-    LIBCHAT_RETURN_IF_ERROR(internal::ConfigureWriter(*writer_db, options));
-    LIBCHAT_RETURN_IF_ERROR(internal::MigrateSqliteSchema(*writer_db).status());
+    LIBCHAT_RETURN_IF_ERROR(ConfigureWriter(*writer_db, options));
+    LIBCHAT_RETURN_IF_ERROR(MigrateSqliteSchema(*writer_db).status());
 
     // Opened after the migration so that they see the schema (and the WAL files exist).
     std::vector<std::unique_ptr<SqliteConnection>> readers;
@@ -1039,18 +1047,41 @@ Result<std::shared_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options
     read_options.busy_timeout_ms = options.busy_timeout_ms;
     for (int i = 0; i < options.read_connections; ++i) {
       LIBCHAT_ASSIGN_OR_RETURN(auto reader, SqliteConnection::Open(options.path, read_options));
-      LIBCHAT_RETURN_IF_ERROR(
-          reader->Exec("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192", "cannot configure the database"));
+      LIBCHAT_RETURN_IF_ERROR(reader->Exec("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192",
+                                           "cannot configure the database"));
       readers.push_back(std::move(reader));
     }
 
-    internal::SqliteWriter::Options writer_options;
+    // The checkpointer's connection syncs like the writer's: a checkpoint must
+    // not make the database file less durable than the WAL it copies.
+    LIBCHAT_ASSIGN_OR_RETURN(auto checkpoint_db, SqliteConnection::Open(options.path, write_options));
+    LIBCHAT_RETURN_IF_ERROR(checkpoint_db->Exec(
+        options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+        "cannot configure the database"));
+
+    SqliteWriter::Options writer_options;
     writer_options.max_batch_size = options.max_batch_size;
-    LIBCHAT_ASSIGN_OR_RETURN(auto writer, internal::SqliteWriter::Start(std::move(writer_db), writer_options));
-    return std::shared_ptr<Store>(std::make_shared<internal::SqliteStore>(std::move(writer), std::move(readers)));
+    writer_options.max_queue = tuning.max_queue;
+    writer_options.checkpoint_frames = tuning.checkpoint_frames;
+    LIBCHAT_ASSIGN_OR_RETURN(
+        auto writer, SqliteWriter::Start(std::move(writer_db), std::move(checkpoint_db), writer_options));
+    return std::shared_ptr<Store>(std::make_shared<SqliteStore>(std::move(writer), std::move(readers)));
   } catch (const std::bad_alloc&) {
     return InternalError("out of memory while opening the store");
   }
 }
 
+}  // namespace internal
+
+Result<std::shared_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options) {
+  return internal::OpenSqliteStoreWithTuning(options, internal::SqliteStoreTuning());
+}
+
 }  // namespace libchat
+
+#undef LIBCHAT_SQL_ACCOUNT_COLS
+#undef LIBCHAT_SQL_APP_COLS
+#undef LIBCHAT_SQL_CUSTOMER_COLS
+#undef LIBCHAT_SQL_CONV_COLS
+#undef LIBCHAT_SQL_MSG_COLS
+#undef LIBCHAT_SQL_CONV_VIEW_SELECT

@@ -3,6 +3,7 @@
 // benchmarks and diagnostics. Includes no SQLite header.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,7 +21,21 @@ struct SqliteStoreStats {
   std::uint64_t failed_batches = 0;  // batches whose BEGIN or COMMIT failed (all their ops got kUnavailable)
   std::uint64_t max_batch = 0;       // most operations seen in one batch
   std::uint64_t queued = 0;          // operations waiting for the writer right now
+  std::uint64_t checkpoints = 0;         // WAL checkpoints completed (both kinds)
+  std::uint64_t writer_checkpoints = 0;  // ...run by the writer itself (the WAL reached 2 x checkpoint_frames)
 };
+
+// Knobs of the SQLite store that are not public options (tests, benchmarks).
+struct SqliteStoreTuning {
+  // Most write operations waiting for the writer; more get kResourceExhausted.
+  std::size_t max_queue = 100000;
+  // WAL size in pages (4 KiB each) from which the background checkpointer runs;
+  // from twice that, the writer checkpoints between batches (see sqlite_writer.h).
+  int checkpoint_frames = 4096;
+};
+// OpenSqliteStore(options) is OpenSqliteStoreWithTuning(options, SqliteStoreTuning()).
+Result<std::shared_ptr<Store>> OpenSqliteStoreWithTuning(const SqliteStoreOptions& options,
+                                                         const SqliteStoreTuning& tuning);
 
 // The counters of a store returned by OpenSqliteStore; nullopt for any other Store.
 std::optional<SqliteStoreStats> GetSqliteStoreStats(const Store& store);

@@ -20,21 +20,29 @@ constexpr const char kRollbackTo[] = "ROLLBACK TO op";
 }  // namespace
 
 Result<std::unique_ptr<SqliteWriter>> SqliteWriter::Start(std::unique_ptr<SqliteConnection> db,
+                                                           std::unique_ptr<SqliteConnection> checkpoint_db,
                                                            const Options& options) {
-  std::unique_ptr<SqliteWriter> writer(new SqliteWriter(std::move(db), options));
+  std::unique_ptr<SqliteWriter> writer(new SqliteWriter(std::move(db), std::move(checkpoint_db), options));
   try {
+    if (writer->checkpoint_db_ != nullptr) {
+      writer->checkpoint_thread_ = std::thread([w = writer.get()] { w->CheckpointLoop(); });
+    }
+    // Replaces SQLite's automatic checkpoint on the write connection.
+    sqlite3_wal_hook(writer->db_->handle(), &SqliteWriter::OnWalCommit, writer.get());
     writer->thread_ = std::thread([w = writer.get()] { w->Loop(); });
   } catch (const std::system_error&) {
-    return InternalError("cannot start the store writer thread");
+    return InternalError("cannot start the store writer thread");  // ~SqliteWriter joins what started
   }
   return writer;
 }
 
-SqliteWriter::SqliteWriter(std::unique_ptr<SqliteConnection> db, const Options& options)
-    : db_(std::move(db)), options_(options) {}
+SqliteWriter::SqliteWriter(std::unique_ptr<SqliteConnection> db,
+                           std::unique_ptr<SqliteConnection> checkpoint_db, const Options& options)
+    : db_(std::move(db)), options_(options), checkpoint_db_(std::move(checkpoint_db)) {}
 
 SqliteWriter::~SqliteWriter() {
   Stop();
+  checkpoint_db_.reset();
   db_.reset();
 }
 
@@ -45,6 +53,69 @@ void SqliteWriter::Stop() {
   }
   work_cv_.notify_one();
   if (thread_.joinable()) thread_.join();
+  // After the writer: its last commits may still have asked for a checkpoint
+  // (the final one happens when the write connection closes).
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    checkpoint_stopping_ = true;
+  }
+  checkpoint_cv_.notify_one();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+}
+
+int SqliteWriter::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, int frames) {
+  static_cast<SqliteWriter*>(self)->wal_frames_ = frames;
+  return SQLITE_OK;
+}
+
+void SqliteWriter::MaybeCheckpoint() {
+  const int frames = wal_frames_;
+  const int threshold = options_.checkpoint_frames;
+  if (frames < last_background_request_) last_background_request_ = 0;  // the WAL was restarted
+  if (frames < threshold) return;
+  if (checkpoint_db_ != nullptr && frames / 2 < threshold) {
+    // Wake the checkpointer about twice per WAL cycle, not after every batch:
+    // each checkpoint costs two fsyncs.
+    if (frames - last_background_request_ >= threshold / 2) {
+      last_background_request_ = frames;
+      {
+        std::lock_guard<std::mutex> lock(checkpoint_mu_);
+        checkpoint_wanted_ = true;
+      }
+      checkpoint_cv_.notify_one();
+    }
+    return;
+  }
+  // If the checkpointer is at it, wait for it (it is copying most of these
+  // pages anyway) rather than fail with BUSY and let the WAL grow meanwhile.
+  std::lock_guard<std::mutex> running(checkpoint_run_mu_);
+  int log_frames = 0;
+  int copied_frames = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                     &copied_frames);
+  if (rc == SQLITE_OK) {
+    checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    writer_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void SqliteWriter::CheckpointLoop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(checkpoint_mu_);
+      checkpoint_cv_.wait(lock, [this] { return checkpoint_wanted_ || checkpoint_stopping_; });
+      if (checkpoint_stopping_) return;
+      checkpoint_wanted_ = false;
+    }
+    // PASSIVE: copies what no reader still needs, without waiting for or
+    // blocking the writer or readers.
+    std::lock_guard<std::mutex> running(checkpoint_run_mu_);
+    int log_frames = 0;
+    int copied_frames = 0;
+    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                       &log_frames, &copied_frames);
+    if (rc == SQLITE_OK) checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 Status SqliteWriter::Execute(SqliteWriteOp& op) {
@@ -69,6 +140,8 @@ SqliteStoreStats SqliteWriter::stats() const {
   s.failed_batches = failed_batches_.load(std::memory_order_relaxed);
   s.max_batch = max_batch_.load(std::memory_order_relaxed);
   s.queued = queued_.load(std::memory_order_relaxed);
+  s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+  s.writer_checkpoints = writer_checkpoints_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -98,6 +171,7 @@ void SqliteWriter::Loop() {
       }
     }
     batch.clear();
+    MaybeCheckpoint();
   }
 }
 

@@ -58,7 +58,9 @@ using EventHandler = std::function<void(const std::shared_ptr<const Event>&)>;
 using SubscriptionId = std::uint64_t;
 
 // Thread-safety: all methods may be called from any thread. Handlers run on the
-// publishing thread, must not block and must not throw; events of one
+// publishing thread (often the store's commit thread, with store locks held),
+// must not block, must not throw and must not call back into the Chat or the
+// Store: hand the event to another thread for anything more. Events of one
 // conversation are published in seq order (the core publishes message events
 // from the store's commit hook, which runs in commit order).
 class Bus {
