@@ -126,7 +126,7 @@ const std::vector<Setting>& Settings() {
        Number<std::size_t>("max-body", &ServerConfig::max_body_bytes, 1024, 64u * 1024 * 1024)},
       {"CHAT_IO_THREADS", "--io-threads", "network threads (default: number of cores)",
        Number<int>("io-threads", &ServerConfig::io_threads, 0, 256)},
-      {"CHAT_WORKERS", "--workers", "threads for blocking store calls (default 32)",
+      {"CHAT_WORKERS", "--workers", "threads for blocking store calls (default 64)",
        Number<int>("workers", &ServerConfig::worker_threads, 1, 1024)},
       {"CHAT_WS_HEARTBEAT_MS", "--ws-heartbeat-ms", "WebSocket ping interval in ms (default 25000)",
        Number<int>("ws-heartbeat-ms", &ServerConfig::heartbeat_ms, 100, 600000)},

@@ -26,7 +26,7 @@ struct ServerConfig {
   double rate_limit = 0;                  // CHAT_RATE_LIMIT / --rate-limit requests/s per app; 0 = off
   std::size_t max_body_bytes = 1024 * 1024;  // CHAT_MAX_BODY / --max-body
   int io_threads = 0;                     // CHAT_IO_THREADS / --io-threads; 0 = number of cores
-  int worker_threads = 32;                // CHAT_WORKERS / --workers: threads that run blocking core calls
+  int worker_threads = 64;                // CHAT_WORKERS / --workers: threads that run blocking core calls
   int heartbeat_ms = 25000;               // CHAT_WS_HEARTBEAT_MS: ping interval; 2x silence closes
   std::size_t ws_max_message_bytes = 64 * 1024;  // CHAT_WS_MAX_FRAME: larger client frames close with 1009
   std::size_t ws_max_queued_frames = 1024;       // per connection; beyond it the client is closed with 1013

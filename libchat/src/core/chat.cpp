@@ -122,9 +122,10 @@ Result<bool> Chat::Impl::IsAppTeam(const Principal& principal, const AppId& app)
   }
 }
 
-Result<Conversation> Chat::Impl::VisibleConversation(const Principal& principal, const ConversationId& id) {
+Result<Conversation> Chat::Impl::VisibleConversation(const Principal& principal, const ConversationId& id,
+                                                     bool with_viewer_state) {
   if (!ConversationId::IsWellFormed(id.str())) return NotFoundError("conversation not found");
-  auto conversation = store->GetConversation(id, MemberIdOf(principal));
+  auto conversation = store->GetConversation(id, with_viewer_state ? MemberIdOf(principal) : std::string());
   if (!conversation.ok()) {
     if (conversation.status().code() == StatusCode::kNotFound) return NotFoundError("conversation not found");
     return conversation.status();

@@ -39,8 +39,11 @@ struct Chat::Impl {
   // True when the principal may act on conversations of `app` as its team
   // (the owning account, or the app's own server).
   Result<bool> IsAppTeam(const Principal& principal, const AppId& app);
-  // The conversation with viewer-relative fields, if the principal may see it.
-  Result<Conversation> VisibleConversation(const Principal& principal, const ConversationId& id);
+  // The conversation, if the principal may see it. With `with_viewer_state`,
+  // read_seq and unread_count are filled for the principal; that costs a count
+  // over the unread messages, so only reads that return them to a client ask.
+  Result<Conversation> VisibleConversation(const Principal& principal, const ConversationId& id,
+                                           bool with_viewer_state = false);
   // Principal ids that see events of this conversation.
   Result<std::vector<std::string>> Audience(const Conversation& conversation);
 

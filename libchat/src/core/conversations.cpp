@@ -211,14 +211,15 @@ Result<Page<Conversation>> Chat::ListConversations(const Principal& principal, c
 }
 
 Result<Conversation> Chat::GetConversation(const Principal& principal, const ConversationId& id) {
-  return impl_->VisibleConversation(principal, id);
+  return impl_->VisibleConversation(principal, id, /*with_viewer_state=*/true);
 }
 
 Result<Conversation> Chat::UpdateConversation(const Principal& principal, const ConversationId& id,
                                               const ConversationUpdate& update) {
   Impl& impl = *impl_;
   std::lock_guard lock(impl.entity_locks.For(id.str()));
-  LIBCHAT_ASSIGN_OR_RETURN(Conversation conversation, impl.VisibleConversation(principal, id));
+  LIBCHAT_ASSIGN_OR_RETURN(Conversation conversation,
+                           impl.VisibleConversation(principal, id, /*with_viewer_state=*/true));
   if (principal.type == PrincipalType::kCustomer) {
     return PermissionDeniedError("customers cannot change a conversation");
   }
