@@ -237,61 +237,6 @@ std::int64_t NowMs() {
 // ---------------------------------------------------------------------------
 // Part A: SQLite alone.
 
-// The tables messages depend on, copied from libchat/src/storage/sqlite_schema.cpp
-// (migration 1) so that the insert pays for the same key, indexes and foreign key.
-constexpr const char kRawSchema[] = R"sql(
-CREATE TABLE apps (
-  pk INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  account_id TEXT NOT NULL,
-  name TEXT NOT NULL,
-  publishable_key TEXT NOT NULL UNIQUE,
-  secret_key_hash TEXT NOT NULL UNIQUE,
-  identity_secret TEXT NOT NULL,
-  theme_json TEXT NOT NULL,
-  prechat_json TEXT NOT NULL,
-  identity_verification INTEGER NOT NULL,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
-);
-CREATE TABLE conversations (
-  id TEXT PRIMARY KEY,
-  app_id TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
-  type TEXT NOT NULL,
-  status TEXT NOT NULL,
-  assignee_id TEXT NOT NULL,
-  name TEXT NOT NULL,
-  metadata_json TEXT NOT NULL,
-  customer_id TEXT NOT NULL,
-  last_seq INTEGER NOT NULL,
-  snoozed_until INTEGER,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  last_activity_at INTEGER NOT NULL
-);
-CREATE INDEX conversations_by_activity ON conversations (app_id, last_activity_at DESC, id DESC);
-CREATE INDEX conversations_by_status ON conversations (app_id, status, last_activity_at DESC, id DESC);
-CREATE INDEX conversations_by_customer ON conversations (app_id, customer_id, last_activity_at DESC, id DESC)
-  WHERE customer_id <> '';
-CREATE TABLE messages (
-  conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
-  seq INTEGER NOT NULL,
-  sender_id TEXT NOT NULL,
-  deleted INTEGER NOT NULL,
-  sender_type TEXT NOT NULL,
-  client_msg_id TEXT NOT NULL,
-  id TEXT NOT NULL,
-  app_id TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  edited_at INTEGER,
-  text TEXT NOT NULL,
-  metadata_json TEXT NOT NULL,
-  PRIMARY KEY (conversation_id, seq)
-) WITHOUT ROWID;
-CREATE UNIQUE INDEX messages_by_id ON messages (id);
-CREATE UNIQUE INDEX messages_by_client_msg_id ON messages (conversation_id, sender_id, client_msg_id)
-  WHERE client_msg_id <> '';
-)sql";
 
 // The per-message statements of libchat's SqliteStore::Append (sqlite_store.cpp).
 constexpr const char kRawInsert[] =
@@ -376,7 +321,18 @@ RawResult RunRaw(const Flags& flags, bool full_append, int conversations) {
   RawResult result;
   TempDb file(flags, (full_append ? "raw_full_" : "raw_insert_") + std::to_string(conversations));
   RawDb db;
-  if (!db.Open(file.path()) || !db.Exec(kRawSchema)) return result;
+  {
+    // libchat's own migrations create the schema, so the raw inserts pay for the
+    // same keys, indexes and foreign keys as the store's.
+    libchat::SqliteStoreOptions schema_only;
+    schema_only.path = file.path();
+    auto store = libchat::OpenSqliteStore(schema_only);
+    if (!store.ok()) {
+      std::fprintf(stderr, "append_bench: OpenSqliteStore: %s\n", store.status().ToString().c_str());
+      return result;
+    }
+  }
+  if (!db.Open(file.path())) return result;
 
   const std::int64_t now = NowMs();
   const std::string app_id = "app_bench";

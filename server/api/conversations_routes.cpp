@@ -6,12 +6,6 @@
 namespace libchat::server::api {
 namespace {
 
-std::optional<ConversationId> ConversationParam(const RequestContext& ctx) {
-  const std::string_view raw = ctx.params[0];
-  if (!ConversationId::IsWellFormed(raw)) return std::nullopt;
-  return ConversationId(std::string(raw));
-}
-
 http::Response ListAppConversations(RequestContext& ctx) {
   const std::string_view raw = ctx.params[0];
   if (!AppId::IsWellFormed(raw)) return ctx.NotFound("app");
@@ -64,12 +58,6 @@ http::Response UpdateConversation(RequestContext& ctx) {
   return JsonResponse(200, ToJson(*conversation));
 }
 
-http::Response ListMessages(RequestContext& ctx) {
-  auto id = ConversationParam(ctx);
-  if (!id) return ctx.NotFound("conversation");
-  return ListMessagesResponse(ctx, *id);
-}
-
 // Hot path (benchmarked): one body parse, one facade call, one response serialization.
 http::Response SendMessage(RequestContext& ctx) {
   auto id = ConversationParam(ctx);
@@ -92,28 +80,16 @@ http::Response SendMessage(RequestContext& ctx) {
   return JsonTextResponse(sent->created ? 201 : 200, std::move(out));
 }
 
-http::Response MarkRead(RequestContext& ctx) {
-  auto id = ConversationParam(ctx);
-  if (!id) return ctx.NotFound("conversation");
-  return MarkReadResponse(ctx, *id);
-}
-
-http::Response Typing(RequestContext& ctx) {
-  auto id = ConversationParam(ctx);
-  if (!id) return ctx.NotFound("conversation");
-  return TypingResponse(ctx, *id);
-}
-
 }  // namespace
 
 void AddConversationRoutes(Routes& routes) {
   routes.router.Add("GET", "/v1/apps/{app_id}/conversations", Route{&ListAppConversations, Auth::kRequired});
   routes.router.Add("GET", "/v1/conversations/{id}", Route{&GetConversation, Auth::kRequired});
   routes.router.Add("PATCH", "/v1/conversations/{id}", Route{&UpdateConversation, Auth::kRequired});
-  routes.router.Add("GET", "/v1/conversations/{id}/messages", Route{&ListMessages, Auth::kRequired});
+  routes.router.Add("GET", "/v1/conversations/{id}/messages", Route{&ListMessagesRoute, Auth::kRequired});
   routes.router.Add("POST", "/v1/conversations/{id}/messages", Route{&SendMessage, Auth::kRequired});
-  routes.router.Add("POST", "/v1/conversations/{id}/read", Route{&MarkRead, Auth::kRequired});
-  routes.router.Add("POST", "/v1/conversations/{id}/typing", Route{&Typing, Auth::kRequired});
+  routes.router.Add("POST", "/v1/conversations/{id}/read", Route{&MarkReadRoute, Auth::kRequired});
+  routes.router.Add("POST", "/v1/conversations/{id}/typing", Route{&TypingRoute, Auth::kRequired});
 }
 
 }  // namespace libchat::server::api

@@ -357,4 +357,28 @@ http::Response ListConversationsResponse(RequestContext& ctx, const AppId& app) 
   return JsonResponse(200, body);
 }
 
+std::optional<ConversationId> ConversationParam(const RequestContext& ctx) {
+  const std::string_view raw = ctx.params[0];
+  if (!ConversationId::IsWellFormed(raw)) return std::nullopt;
+  return ConversationId(std::string(raw));
+}
+
+http::Response ListMessagesRoute(RequestContext& ctx) {
+  auto id = ConversationParam(ctx);
+  if (!id) return ctx.NotFound("conversation");
+  return ListMessagesResponse(ctx, *id);
+}
+
+http::Response MarkReadRoute(RequestContext& ctx) {
+  auto id = ConversationParam(ctx);
+  if (!id) return ctx.NotFound("conversation");
+  return MarkReadResponse(ctx, *id);
+}
+
+http::Response TypingRoute(RequestContext& ctx) {
+  auto id = ConversationParam(ctx);
+  if (!id) return ctx.NotFound("conversation");
+  return TypingResponse(ctx, *id);
+}
+
 }  // namespace libchat::server::api

@@ -120,6 +120,14 @@ Result<int> QueryLimit(const http::Request& request);
 
 // --- shared handler bodies
 
+// The {id} path parameter as a conversation id; nullopt (answer 404) when it is malformed.
+std::optional<ConversationId> ConversationParam(const RequestContext& ctx);
+// Routes served identically under /v1/sdk/conversations/{id}/… and /v1/conversations/{id}/…:
+// the core decides from the principal what each caller may see.
+http::Response ListMessagesRoute(RequestContext& ctx);
+http::Response MarkReadRoute(RequestContext& ctx);
+http::Response TypingRoute(RequestContext& ctx);
+
 // GET …/conversations/{id}/messages for both the SDK and the team: {data:[messages], has_more}.
 http::Response ListMessagesResponse(RequestContext& ctx, const ConversationId& id);
 // POST …/conversations/{id}/read {seq} -> 200 {receipt}.

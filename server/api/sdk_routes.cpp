@@ -18,12 +18,6 @@ void ReadCustomer(FieldReader& fields, CustomerInput* out) {
   if (!nested.ok()) fields.Fail(nested.status().message());
 }
 
-std::optional<ConversationId> ConversationParam(const RequestContext& ctx) {
-  const std::string_view raw = ctx.params[0];
-  if (!ConversationId::IsWellFormed(raw)) return std::nullopt;
-  return ConversationId(std::string(raw));
-}
-
 http::Response GetConfig(RequestContext& ctx) {
   auto config = ctx.chat.GetSdkConfig(ctx.principal);
   if (!config.ok()) return ctx.Fail(config.status());
@@ -101,24 +95,6 @@ http::Response GetConversation(RequestContext& ctx) {
   return JsonResponse(200, ToJson(*conversation));
 }
 
-http::Response ListMessages(RequestContext& ctx) {
-  auto id = ConversationParam(ctx);
-  if (!id) return ctx.NotFound("conversation");
-  return ListMessagesResponse(ctx, *id);
-}
-
-http::Response MarkRead(RequestContext& ctx) {
-  auto id = ConversationParam(ctx);
-  if (!id) return ctx.NotFound("conversation");
-  return MarkReadResponse(ctx, *id);
-}
-
-http::Response Typing(RequestContext& ctx) {
-  auto id = ConversationParam(ctx);
-  if (!id) return ctx.NotFound("conversation");
-  return TypingResponse(ctx, *id);
-}
-
 }  // namespace
 
 void AddSdkRoutes(Routes& routes) {
@@ -127,9 +103,9 @@ void AddSdkRoutes(Routes& routes) {
   routes.router.Add("POST", "/v1/sdk/messages", Route{&SendMessage, Auth::kRequired});
   routes.router.Add("GET", "/v1/sdk/conversations", Route{&ListOwnConversations, Auth::kRequired});
   routes.router.Add("GET", "/v1/sdk/conversations/{id}", Route{&GetConversation, Auth::kRequired});
-  routes.router.Add("GET", "/v1/sdk/conversations/{id}/messages", Route{&ListMessages, Auth::kRequired});
-  routes.router.Add("POST", "/v1/sdk/conversations/{id}/read", Route{&MarkRead, Auth::kRequired});
-  routes.router.Add("POST", "/v1/sdk/conversations/{id}/typing", Route{&Typing, Auth::kRequired});
+  routes.router.Add("GET", "/v1/sdk/conversations/{id}/messages", Route{&ListMessagesRoute, Auth::kRequired});
+  routes.router.Add("POST", "/v1/sdk/conversations/{id}/read", Route{&MarkReadRoute, Auth::kRequired});
+  routes.router.Add("POST", "/v1/sdk/conversations/{id}/typing", Route{&TypingRoute, Auth::kRequired});
 }
 
 }  // namespace libchat::server::api
