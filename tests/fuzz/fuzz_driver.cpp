@@ -11,13 +11,21 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
+namespace {
+// A string literal's bytes, embedded NULs included.
+template <std::size_t N>
+std::string Bytes(const char (&literal)[N]) {
+  return std::string(literal, N - 1);
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   const long iterations = argc > 1 ? std::strtol(argv[1], nullptr, 10) : 200000;
   const std::vector<std::string> seeds = {
       "POST /v1/sdk/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
       "GET /v1/x?a=1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: v\r\n\r\n",
-      std::string("\x81\x85\x01\x02\x03\x04", 6) + std::string("i`ok~", 5),
-      std::string("\x01\x83\x00\x00\x00\x00" "abc" "\x89\x80\x00\x00\x00\x00" "\x80\x81\x00\x00\x00\x00" "d", 25),
+      Bytes("\x81\x85\x01\x02\x03\x04" "i`ok~"),
+      Bytes("\x01\x83\x00\x00\x00\x00" "abc" "\x89\x80\x00\x00\x00\x00" "\x80\x81\x00\x00\x00\x00" "d"),
   };
   std::mt19937_64 rng(20261121);
   for (long i = 0; i < iterations; ++i) {
