@@ -32,20 +32,8 @@ int HttpStatusFor(StatusCode code) {
 }
 
 const char* ErrorCodeFor(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid_argument";
-    case StatusCode::kUnauthenticated: return "unauthenticated";
-    case StatusCode::kPermissionDenied: return "permission_denied";
-    case StatusCode::kNotFound: return "not_found";
-    case StatusCode::kAlreadyExists: return "already_exists";
-    case StatusCode::kAborted: return "conflict";
-    case StatusCode::kFailedPrecondition: return "failed_precondition";
-    case StatusCode::kResourceExhausted: return "rate_limited";
-    case StatusCode::kUnavailable: return "unavailable";
-    case StatusCode::kInternal: return "internal";
-  }
-  return "internal";
+  // The contract names the 429 code after its cause; every other code is the canonical name.
+  return code == StatusCode::kResourceExhausted ? "rate_limited" : StatusCodeName(code);
 }
 
 http::Response ErrorResponse(int status, std::string_view code, std::string_view message,

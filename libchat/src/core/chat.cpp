@@ -158,6 +158,16 @@ Sender Chat::Impl::SenderOf(const Principal& principal) {
 
 std::string Chat::Impl::MemberIdOf(const Principal& principal) { return principal.id; }
 
+Event Chat::Impl::ConversationEvent(EventType type, const Conversation& conversation,
+                                   std::vector<std::string> audience) {
+  Event event;
+  event.type = type;
+  event.app_id = conversation.app_id;
+  event.conversation_id = conversation.id;
+  event.audience = std::move(audience);
+  return event;
+}
+
 void Chat::Impl::Publish(Event event) {
   event.published_at = Now();
   bus->Publish(std::make_shared<const Event>(std::move(event)));

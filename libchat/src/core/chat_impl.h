@@ -55,6 +55,9 @@ struct Chat::Impl {
   static Sender SenderOf(const Principal& principal);
   static std::string MemberIdOf(const Principal& principal);
 
+  // An event about `conversation` for `audience`; the caller sets the payload.
+  static Event ConversationEvent(EventType type, const Conversation& conversation,
+                                 std::vector<std::string> audience);
   void Publish(Event event);
 
   // --- conversation service steps (conversations.cpp)

@@ -48,11 +48,8 @@ Result<Conversation> Chat::Impl::StartSupportConversation(const AppId& app, cons
                            internal::NormalizeJsonObject("metadata", metadata_json, impl.options.max_metadata_bytes));
   conversation.created_at = conversation.updated_at = conversation.last_activity_at = impl.Now();
   LIBCHAT_RETURN_IF_ERROR(impl.store->CreateConversation(conversation));
-  Event event;
-  event.type = EventType::kConversationCreated;
-  event.app_id = app;
-  event.conversation_id = conversation.id;
-  LIBCHAT_ASSIGN_OR_RETURN(event.audience, impl.Audience(conversation));
+  LIBCHAT_ASSIGN_OR_RETURN(std::vector<std::string> audience, impl.Audience(conversation));
+  Event event = ConversationEvent(EventType::kConversationCreated, conversation, std::move(audience));
   event.conversation = conversation;
   impl.Publish(std::move(event));
   return conversation;
@@ -155,19 +152,11 @@ Result<SendResult> Chat::Impl::AppendAndPublish(const Principal& principal, cons
 
   const bool may_reopen = append.reopen && MayReopen(conversation.status);
   auto on_commit = [&impl, &audience, may_reopen](const AppendResult& appended) {
-    Event created;
-    created.type = EventType::kMessageCreated;
-    created.app_id = appended.message.app_id;
-    created.conversation_id = appended.message.conversation_id;
-    created.audience = audience;
+    Event created = ConversationEvent(EventType::kMessageCreated, appended.conversation, audience);
     created.message = appended.message;
     impl.Publish(std::move(created));
     if (may_reopen && appended.conversation.status == ConversationStatus::kOpen) {
-      Event updated;
-      updated.type = EventType::kConversationUpdated;
-      updated.app_id = appended.conversation.app_id;
-      updated.conversation_id = appended.conversation.id;
-      updated.audience = audience;
+      Event updated = ConversationEvent(EventType::kConversationUpdated, appended.conversation, audience);
       updated.conversation = appended.conversation;
       impl.Publish(std::move(updated));
     }
@@ -255,11 +244,8 @@ Result<Conversation> Chat::UpdateConversation(const Principal& principal, const 
   conversation.updated_at = impl.Now();
   LIBCHAT_RETURN_IF_ERROR(impl.store->UpdateConversation(conversation));
 
-  Event event;
-  event.type = EventType::kConversationUpdated;
-  event.app_id = conversation.app_id;
-  event.conversation_id = conversation.id;
-  LIBCHAT_ASSIGN_OR_RETURN(event.audience, impl.Audience(conversation));
+  LIBCHAT_ASSIGN_OR_RETURN(std::vector<std::string> audience, impl.Audience(conversation));
+  Event event = Impl::ConversationEvent(EventType::kConversationUpdated, conversation, std::move(audience));
   event.conversation = conversation;
   event.conversation->read_seq = event.conversation->unread_count = 0;  // viewer-relative: not broadcast
   impl.Publish(std::move(event));
@@ -301,11 +287,8 @@ Result<Receipt> Chat::Impl::AdvanceReceipt(const Principal& principal, const Con
   LIBCHAT_ASSIGN_OR_RETURN(Receipt receipt,
                            impl.store->AdvanceReceipt(id, Chat::Impl::MemberIdOf(principal), seq, read ? seq : 0,
                                                       impl.Now()));
-  Event event;
-  event.type = EventType::kReceipt;
-  event.app_id = conversation.app_id;
-  event.conversation_id = id;
-  LIBCHAT_ASSIGN_OR_RETURN(event.audience, impl.Audience(conversation));
+  LIBCHAT_ASSIGN_OR_RETURN(std::vector<std::string> audience, impl.Audience(conversation));
+  Event event = ConversationEvent(EventType::kReceipt, conversation, std::move(audience));
   event.receipt = receipt;
   impl.Publish(std::move(event));
   return receipt;
@@ -323,13 +306,9 @@ Status Chat::SetTyping(const Principal& principal, const ConversationId& id, boo
   Impl& impl = *impl_;
   auto conversation = impl.VisibleConversation(principal, id);
   if (!conversation.ok()) return conversation.status();
-  Event event;
-  event.type = EventType::kTyping;
-  event.app_id = conversation->app_id;
-  event.conversation_id = id;
   auto audience = impl.Audience(*conversation);
   if (!audience.ok()) return audience.status();
-  event.audience = std::move(audience).value();
+  Event event = Impl::ConversationEvent(EventType::kTyping, *conversation, std::move(audience).value());
   event.typing = TypingState{id, Chat::Impl::SenderOf(principal), typing};
   impl.Publish(std::move(event));
   return Status::Ok();
