@@ -1,9 +1,12 @@
 // Known-answer and property tests for util/crypto.
 #include "util/crypto.h"
 
+#include <atomic>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "catch.h"
 
@@ -37,6 +40,32 @@ TEST_CASE("HmacSha256 matches RFC 4231", "[crypto]") {
         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
   // Empty key and message.
   CHECK(Hex(HmacSha256("", "")) == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
+TEST_CASE("HmacSha256Key gives the same MACs as HmacSha256, for any key length, from many threads", "[crypto]") {
+  for (const std::string& key : {std::string("Jefe"), std::string(64, 'k'), std::string(131, '\xaa'), std::string()}) {
+    const HmacSha256Key prepared(key);
+    for (const std::string& data : {std::string("what do ya want for nothing?"), std::string(), std::string(5000, 'x')}) {
+      CHECK(prepared.Mac(data) == HmacSha256(key, data));
+      CHECK(prepared.Mac(data) == prepared.Mac(data));  // the prepared context is not consumed
+    }
+  }
+  // RFC 4231 test case 2 through the prepared key.
+  CHECK(HexEncode(HmacSha256Key("Jefe").Mac("what do ya want for nothing?")) ==
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  const HmacSha256Key shared("shared-secret-of-at-least-32-bytes!!");
+  const std::string expected = HmacSha256("shared-secret-of-at-least-32-bytes!!", "payload");
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        if (shared.Mac("payload") != expected) ++mismatches;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(mismatches.load() == 0);
 }
 
 TEST_CASE("Base64 encodes and decodes the RFC 4648 vectors", "[crypto]") {

@@ -8,6 +8,7 @@
 
 #include "libchat/status.h"
 #include "libchat/types.h"
+#include "util/crypto.h"
 
 namespace libchat::internal {
 
@@ -22,8 +23,11 @@ struct TokenClaims {
 };
 
 std::string SignJwt(const TokenClaims& claims, std::string_view secret);
+// The same with a key prepared once; what the facade uses on every request.
+std::string SignJwt(const TokenClaims& claims, const HmacSha256Key& key);
 // kUnauthenticated with a short reason ("malformed token", "unsupported alg",
 // "bad signature", "token expired") on any failure.
 Result<TokenClaims> VerifyJwt(std::string_view token, std::string_view secret, Timestamp now);
+Result<TokenClaims> VerifyJwt(std::string_view token, const HmacSha256Key& key, Timestamp now);
 
 }  // namespace libchat::internal

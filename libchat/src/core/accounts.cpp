@@ -84,7 +84,7 @@ Result<Principal> Chat::Authenticate(const Credentials& credentials) {
 }
 
 Result<Principal> Chat::Impl::PrincipalFromToken(const std::string& token, const AppId* app) {
-  LIBCHAT_ASSIGN_OR_RETURN(internal::TokenClaims claims, internal::VerifyJwt(token, jwt_secret, Now()));
+  LIBCHAT_ASSIGN_OR_RETURN(internal::TokenClaims claims, internal::VerifyJwt(token, *jwt_key, Now()));
   LIBCHAT_ASSIGN_OR_RETURN(bool revoked, store->IsTokenRevoked(claims.token_id));
   if (revoked) return Unauthenticated("token revoked");
   Principal principal;

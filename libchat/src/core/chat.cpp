@@ -55,6 +55,7 @@ Result<std::unique_ptr<Chat>> Chat::Open(Options options) {
     const std::string candidate = internal::HexEncode(internal::RandomBytes(32));
     LIBCHAT_ASSIGN_OR_RETURN(impl->jwt_secret, impl->store->PutSettingIfAbsent(kJwtSecretSetting, candidate));
   }
+  impl->jwt_key = std::make_unique<internal::HmacSha256Key>(impl->jwt_secret);
   LIBCHAT_ASSIGN_OR_RETURN(impl->decoy_password_hash,
                            internal::HashPassword(internal::RandomAlnum(24), options.password_hashing));
   impl->options = std::move(options);
@@ -183,7 +184,7 @@ std::pair<std::string, Timestamp> Chat::Impl::IssueToken(std::string kind, std::
   claims.token_id = internal::RandomAlnum(22);
   claims.issued_at = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   claims.expires_at = claims.issued_at + ttl.count();
-  return {internal::SignJwt(claims, jwt_secret), Timestamp(std::chrono::seconds(claims.expires_at))};
+  return {internal::SignJwt(claims, *jwt_key), Timestamp(std::chrono::seconds(claims.expires_at))};
 }
 
 }  // namespace libchat

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/entity_locks.h"
+#include "util/crypto.h"
 #include "libchat/chat.h"
 
 namespace libchat {
@@ -20,6 +21,8 @@ struct Chat::Impl {
   std::shared_ptr<Bus> bus;
   std::shared_ptr<Clock> clock;
   std::string jwt_secret;
+  // jwt_secret prepared for HMAC once, instead of on every token check.
+  std::unique_ptr<internal::HmacSha256Key> jwt_key;
   // A PHC hash of a random password, verified against when a login names an
   // unknown email so that the response time does not reveal which emails exist.
   std::string decoy_password_hash;

@@ -1,6 +1,7 @@
 #include "util/crypto.h"
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -168,6 +169,43 @@ std::string NewId(std::string_view prefix) {
 std::string Sha256(std::string_view data) { return Digest(data, EVP_sha256(), "SHA-256"); }
 
 std::string Sha1(std::string_view data) { return Digest(data, EVP_sha1(), "SHA-1"); }
+
+struct HmacSha256Key::Context {
+  EVP_MAC_CTX* ctx;
+};
+
+HmacSha256Key::HmacSha256Key(std::string_view key) : prepared_(new Context{nullptr}) {
+  std::string hashed_key;
+  if (key.size() > 64) {  // as in HmacSha256: the same MAC for long keys
+    hashed_key = Sha256(key);
+    key = hashed_key;
+  }
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac == nullptr) FatalCryptoError("HMAC fetch");
+  prepared_->ctx = EVP_MAC_CTX_new(mac);
+  EVP_MAC_free(mac);  // the context keeps its own reference
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end()};
+  if (prepared_->ctx == nullptr || EVP_MAC_init(prepared_->ctx, Bytes(key), key.size(), params) != 1) {
+    FatalCryptoError("HMAC init");
+  }
+}
+
+HmacSha256Key::~HmacSha256Key() {
+  EVP_MAC_CTX_free(prepared_->ctx);
+  delete prepared_;
+}
+
+std::string HmacSha256Key::Mac(std::string_view data) const {
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(prepared_->ctx);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  std::size_t len = 0;
+  const bool ok = ctx != nullptr && EVP_MAC_update(ctx, Bytes(data), data.size()) == 1 &&
+                  EVP_MAC_final(ctx, out, &len, sizeof out) == 1;
+  EVP_MAC_CTX_free(ctx);
+  if (!ok) FatalCryptoError("HMAC-SHA256");
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
 
 std::string HmacSha256(std::string_view key, std::string_view data) {
   // HMAC hashes keys longer than the 64-byte block itself (RFC 2104); doing it here

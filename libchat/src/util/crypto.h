@@ -20,6 +20,24 @@ std::string NewId(std::string_view prefix);
 // Raw 32-byte digests.
 std::string Sha256(std::string_view data);
 std::string HmacSha256(std::string_view key, std::string_view data);
+
+// An HMAC-SHA256 key prepared once — the MAC implementation fetched and the key
+// absorbed — for computing many MACs with one key (token signing and checks on
+// every request). Same output as HmacSha256(key, data). Thread-safe: Mac() works
+// on a copy of the prepared context.
+class HmacSha256Key {
+ public:
+  explicit HmacSha256Key(std::string_view key);
+  ~HmacSha256Key();
+  HmacSha256Key(const HmacSha256Key&) = delete;
+  HmacSha256Key& operator=(const HmacSha256Key&) = delete;
+
+  std::string Mac(std::string_view data) const;
+
+ private:
+  struct Context;  // OpenSSL's EVP_MAC_CTX, kept out of this header
+  Context* prepared_;
+};
 // 20-byte SHA-1, only for the WebSocket handshake (RFC 6455 mandates it).
 std::string Sha1(std::string_view data);
 
