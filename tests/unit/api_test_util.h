@@ -19,6 +19,7 @@
 #include "libchat/testing/memory_store.h"
 #include "server/api/api.h"
 #include "server/http/request.h"
+#include "unit/forwarding_store.h"
 
 namespace libchat::test {
 
@@ -29,80 +30,22 @@ using server::http::Response;
 
 // A Store that forwards to another one and can be told to fail: CheckWritable with kUnavailable, and
 // ListMessages with an arbitrary code (to see how the API reports store failures).
-class FaultyStore : public Store {
+class FaultyStore : public ForwardingStore {
  public:
-  explicit FaultyStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
+  using ForwardingStore::ForwardingStore;
 
   std::atomic<bool> unwritable{false};
   std::atomic<int> list_messages_error{0};  // a StatusCode value; 0 = pass through
 
-  Result<std::optional<std::string>> GetSetting(std::string_view key) override { return inner_->GetSetting(key); }
-  Result<std::string> PutSettingIfAbsent(std::string_view key, std::string_view value) override {
-    return inner_->PutSettingIfAbsent(key, value);
-  }
-  Status CreateAccount(const StoredAccount& account) override { return inner_->CreateAccount(account); }
-  Result<StoredAccount> GetAccount(const AccountId& id) override { return inner_->GetAccount(id); }
-  Result<StoredAccount> FindAccountByEmail(std::string_view email) override {
-    return inner_->FindAccountByEmail(email);
-  }
-  Status UpdateAccount(const StoredAccount& account) override { return inner_->UpdateAccount(account); }
-  Status RevokeToken(std::string_view token_id, Timestamp expires_at) override {
-    return inner_->RevokeToken(token_id, expires_at);
-  }
-  Result<bool> IsTokenRevoked(std::string_view token_id) override { return inner_->IsTokenRevoked(token_id); }
-  Status CreateApp(const StoredApp& app) override { return inner_->CreateApp(app); }
-  Result<StoredApp> GetApp(const AppId& id) override { return inner_->GetApp(id); }
-  Result<Page<App>> ListApps(const AccountId& owner, std::string_view cursor, int limit) override {
-    return inner_->ListApps(owner, cursor, limit);
-  }
-  Status UpdateApp(const StoredApp& app) override { return inner_->UpdateApp(app); }
-  Status DeleteApp(const AppId& id) override { return inner_->DeleteApp(id); }
-  Result<StoredApp> FindAppByPublishableKey(std::string_view key) override {
-    return inner_->FindAppByPublishableKey(key);
-  }
-  Result<StoredApp> FindAppBySecretKeyHash(std::string_view hash) override {
-    return inner_->FindAppBySecretKeyHash(hash);
-  }
-  Status CreateCustomer(const Customer& customer) override { return inner_->CreateCustomer(customer); }
-  Result<Customer> GetCustomer(const CustomerId& id) override { return inner_->GetCustomer(id); }
-  Result<Customer> FindCustomerByExternalId(const AppId& app, std::string_view external_id) override {
-    return inner_->FindCustomerByExternalId(app, external_id);
-  }
-  Status UpdateCustomer(const Customer& customer) override { return inner_->UpdateCustomer(customer); }
-  Status CreateConversation(const Conversation& conversation) override {
-    return inner_->CreateConversation(conversation);
-  }
-  Result<Conversation> GetConversation(const ConversationId& id, std::string_view viewer_id) override {
-    return inner_->GetConversation(id, viewer_id);
-  }
-  Status UpdateConversation(const Conversation& conversation) override {
-    return inner_->UpdateConversation(conversation);
-  }
-  Result<Page<Conversation>> ListConversations(const ConversationQuery& query) override {
-    return inner_->ListConversations(query);
-  }
-  Result<AppendResult> AppendMessage(const AppendRequest& request, const CommitHook& on_commit) override {
-    return inner_->AppendMessage(request, on_commit);
-  }
   Result<std::vector<Message>> ListMessages(const MessageQuery& query) override {
     const int code = list_messages_error.load();
     if (code != 0) return Status(static_cast<StatusCode>(code), "SELECT * FROM messages exploded at 0xdeadbeef");
-    return inner_->ListMessages(query);
-  }
-  Result<Receipt> AdvanceReceipt(const ConversationId& conversation, std::string_view member_id,
-                                 std::int64_t delivered_seq, std::int64_t read_seq, Timestamp now) override {
-    return inner_->AdvanceReceipt(conversation, member_id, delivered_seq, read_seq, now);
-  }
-  Result<Receipt> GetReceipt(const ConversationId& conversation, std::string_view member_id) override {
-    return inner_->GetReceipt(conversation, member_id);
+    return ForwardingStore::ListMessages(query);
   }
   Status CheckWritable() override {
     if (unwritable.load()) return UnavailableError("disk full");
-    return inner_->CheckWritable();
+    return ForwardingStore::CheckWritable();
   }
-
- private:
-  std::shared_ptr<Store> inner_;
 };
 
 inline constexpr char kTestJwtSecret[] = "api-test-secret-0123456789abcdef-0123456789";

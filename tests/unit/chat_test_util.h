@@ -17,6 +17,7 @@
 #include "libchat/chat.h"
 #include "libchat/testing/fake_clock.h"
 #include "store_test_util.h"
+#include "unit/forwarding_store.h"
 
 namespace libchat::test {
 
@@ -96,81 +97,27 @@ inline std::vector<std::int64_t> SeqRange(std::int64_t first, std::int64_t last)
 // A Store that forwards everything to another one, and can run a one-shot hook just before the next
 // UpdateAccount / UpdateApp / UpdateConversation reaches it. The hook makes a concurrent request land
 // exactly between the core's read and its write, so that read-modify-write races are deterministic.
-class InterposingStore : public Store {
+class InterposingStore : public ForwardingStore {
  public:
   using Hook = std::function<void()>;
-  explicit InterposingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
+  using ForwardingStore::ForwardingStore;
 
   void BeforeNextUpdateAccount(Hook hook) { Set(&before_update_account_, std::move(hook)); }
   void BeforeNextUpdateApp(Hook hook) { Set(&before_update_app_, std::move(hook)); }
   void BeforeNextUpdateConversation(Hook hook) { Set(&before_update_conversation_, std::move(hook)); }
 
-  Result<std::optional<std::string>> GetSetting(std::string_view key) override { return inner_->GetSetting(key); }
-  Result<std::string> PutSettingIfAbsent(std::string_view key, std::string_view value) override {
-    return inner_->PutSettingIfAbsent(key, value);
-  }
-  Status CreateAccount(const StoredAccount& account) override { return inner_->CreateAccount(account); }
-  Result<StoredAccount> GetAccount(const AccountId& id) override { return inner_->GetAccount(id); }
-  Result<StoredAccount> FindAccountByEmail(std::string_view email) override {
-    return inner_->FindAccountByEmail(email);
-  }
   Status UpdateAccount(const StoredAccount& account) override {
     Run(&before_update_account_);
-    return inner_->UpdateAccount(account);
-  }
-  Status RevokeToken(std::string_view token_id, Timestamp expires_at) override {
-    return inner_->RevokeToken(token_id, expires_at);
-  }
-  Result<bool> IsTokenRevoked(std::string_view token_id) override { return inner_->IsTokenRevoked(token_id); }
-  Status CreateApp(const StoredApp& app) override { return inner_->CreateApp(app); }
-  Result<StoredApp> GetApp(const AppId& id) override { return inner_->GetApp(id); }
-  Result<Page<App>> ListApps(const AccountId& owner, std::string_view cursor, int limit) override {
-    return inner_->ListApps(owner, cursor, limit);
+    return ForwardingStore::UpdateAccount(account);
   }
   Status UpdateApp(const StoredApp& app) override {
     Run(&before_update_app_);
-    return inner_->UpdateApp(app);
-  }
-  Status DeleteApp(const AppId& id) override { return inner_->DeleteApp(id); }
-  Result<StoredApp> FindAppByPublishableKey(std::string_view key) override {
-    return inner_->FindAppByPublishableKey(key);
-  }
-  Result<StoredApp> FindAppBySecretKeyHash(std::string_view hash) override {
-    return inner_->FindAppBySecretKeyHash(hash);
-  }
-  Status CreateCustomer(const Customer& customer) override { return inner_->CreateCustomer(customer); }
-  Result<Customer> GetCustomer(const CustomerId& id) override { return inner_->GetCustomer(id); }
-  Result<Customer> FindCustomerByExternalId(const AppId& app, std::string_view external_id) override {
-    return inner_->FindCustomerByExternalId(app, external_id);
-  }
-  Status UpdateCustomer(const Customer& customer) override { return inner_->UpdateCustomer(customer); }
-  Status CreateConversation(const Conversation& conversation) override {
-    return inner_->CreateConversation(conversation);
-  }
-  Result<Conversation> GetConversation(const ConversationId& id, std::string_view viewer_id) override {
-    return inner_->GetConversation(id, viewer_id);
+    return ForwardingStore::UpdateApp(app);
   }
   Status UpdateConversation(const Conversation& conversation) override {
     Run(&before_update_conversation_);
-    return inner_->UpdateConversation(conversation);
+    return ForwardingStore::UpdateConversation(conversation);
   }
-  Result<Page<Conversation>> ListConversations(const ConversationQuery& query) override {
-    return inner_->ListConversations(query);
-  }
-  Result<AppendResult> AppendMessage(const AppendRequest& request, const CommitHook& on_commit) override {
-    return inner_->AppendMessage(request, on_commit);
-  }
-  Result<std::vector<Message>> ListMessages(const MessageQuery& query) override {
-    return inner_->ListMessages(query);
-  }
-  Result<Receipt> AdvanceReceipt(const ConversationId& conversation, std::string_view member_id,
-                                 std::int64_t delivered_seq, std::int64_t read_seq, Timestamp now) override {
-    return inner_->AdvanceReceipt(conversation, member_id, delivered_seq, read_seq, now);
-  }
-  Result<Receipt> GetReceipt(const ConversationId& conversation, std::string_view member_id) override {
-    return inner_->GetReceipt(conversation, member_id);
-  }
-  Status CheckWritable() override { return inner_->CheckWritable(); }
 
  private:
   void Set(Hook* slot, Hook hook) {
@@ -187,7 +134,6 @@ class InterposingStore : public Store {
     if (hook) hook();
   }
 
-  std::shared_ptr<Store> inner_;
   std::mutex mutex_;
   Hook before_update_account_;
   Hook before_update_app_;
