@@ -49,14 +49,36 @@ class ForwardingStore : public Store {
   Status CreateConversation(const Conversation& conversation) override {
     return inner_->CreateConversation(conversation);
   }
+  Result<Conversation> FindDirectConversation(const AppId& app, std::string_view member_a,
+                                              std::string_view member_b) override {
+    return inner_->FindDirectConversation(app, member_a, member_b);
+  }
   Result<Conversation> GetConversation(const ConversationId& id, std::string_view viewer_id) override {
     return inner_->GetConversation(id, viewer_id);
   }
   Status UpdateConversation(const Conversation& conversation) override {
     return inner_->UpdateConversation(conversation);
   }
+  Result<std::vector<Conversation>> ListDueSnoozed(Timestamp now, int limit) override {
+    return inner_->ListDueSnoozed(now, limit);
+  }
   Result<Page<Conversation>> ListConversations(const ConversationQuery& query) override {
     return inner_->ListConversations(query);
+  }
+  Result<bool> PutMember(const ConversationId& conversation, const Member& member) override {
+    return inner_->PutMember(conversation, member);
+  }
+  Status RemoveMember(const ConversationId& conversation, std::string_view member_id) override {
+    return inner_->RemoveMember(conversation, member_id);
+  }
+  Result<Member> GetMember(const ConversationId& conversation, std::string_view member_id) override {
+    return inner_->GetMember(conversation, member_id);
+  }
+  Result<std::vector<Member>> ListMembers(const ConversationId& conversation) override {
+    return inner_->ListMembers(conversation);
+  }
+  Result<std::vector<ConversationId>> ListMemberships(std::string_view member_id, int limit) override {
+    return inner_->ListMemberships(member_id, limit);
   }
   Result<AppendResult> AppendMessage(const AppendRequest& request, const CommitHook& on_commit) override {
     return inner_->AppendMessage(request, on_commit);
@@ -64,6 +86,10 @@ class ForwardingStore : public Store {
   Result<std::vector<Message>> ListMessages(const MessageQuery& query) override {
     return inner_->ListMessages(query);
   }
+  Result<Message> GetMessage(const ConversationId& conversation, const MessageId& id) override {
+    return inner_->GetMessage(conversation, id);
+  }
+  Result<Message> ReviseMessage(const MessageRevision& revision) override { return inner_->ReviseMessage(revision); }
   Result<Receipt> AdvanceReceipt(const ConversationId& conversation, std::string_view member_id,
                                  std::int64_t delivered_seq, std::int64_t read_seq, Timestamp now) override {
     return inner_->AdvanceReceipt(conversation, member_id, delivered_seq, read_seq, now);
@@ -72,6 +98,7 @@ class ForwardingStore : public Store {
     return inner_->GetReceipt(conversation, member_id);
   }
   Status CheckWritable() override { return inner_->CheckWritable(); }
+  StoreMetrics Metrics() const override { return inner_->Metrics(); }
 
  private:
   std::shared_ptr<Store> inner_;

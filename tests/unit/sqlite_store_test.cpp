@@ -644,6 +644,7 @@ TEST_CASE("sqlite store: conversation list order, filters and pagination across 
     if (i % 7 == 0) {
       c.type = ConversationType::kGroup;
       c.customer_id = CustomerId();
+      c.members.clear();
     }
     LIBCHAT_REQUIRE_OK(store->CreateConversation(c));
     all.push_back(c);
@@ -704,7 +705,7 @@ TEST_CASE("sqlite store: conversation list order, filters and pagination across 
   REQUIRE(list_all(groups, 2) ==
           expected_order([](const Conversation& c) { return c.type == ConversationType::kGroup; }));
   ConversationQuery mine;
-  mine.customer_id = other_customer.id;
+  mine.member_id = other_customer.id.str();
   mine.status = ConversationStatus::kOpen;
   REQUIRE(list_all(mine, 3) == expected_order([&](const Conversation& c) {
             return c.customer_id == other_customer.id && c.status == ConversationStatus::kOpen;

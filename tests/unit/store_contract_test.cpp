@@ -870,9 +870,9 @@ STORE_TEST("conversations: list order and filters", "[conversations]") {
   }
   {
     ConversationQuery c = q;
-    c.customer_id = second.id;
+    c.member_id = second.id.str();
     CHECK(ids(c) == V{pending_op1.id.str(), snoozed.id.str()});
-    c.customer_id = w.customer.id;
+    c.member_id = w.customer.id.str();
     CHECK(ids(c) == V{resolved_acc.id.str(), open_unassigned.id.str()});
   }
   {
@@ -880,9 +880,9 @@ STORE_TEST("conversations: list order and filters", "[conversations]") {
     all.status = ConversationStatus::kOpen;
     all.assignee_id = "";
     all.type = ConversationType::kSupport;
-    all.customer_id = w.customer.id;
+    all.member_id = w.customer.id.str();
     CHECK(ids(all) == V{open_unassigned.id.str()});
-    all.customer_id = second.id;
+    all.member_id = second.id.str();
     CHECK(ids(all).empty());
   }
   {

@@ -157,6 +157,8 @@ class RecordFactory {
     conversation.created_at = created_at;
     conversation.updated_at = created_at;
     conversation.last_activity_at = created_at;
+    // As the core does: the customer of a support conversation is its member.
+    if (!customer.empty()) conversation.members.push_back(Member{customer.str(), MemberRole::kMember, created_at});
     return conversation;
   }
 

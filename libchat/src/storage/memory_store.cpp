@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -115,7 +116,15 @@ struct ConversationRow {
   std::unordered_map<std::string, std::vector<std::int64_t>> live_seqs_by_sender;
   std::vector<std::int64_t> deleted_seqs;
   std::unordered_map<std::string, Receipt> receipts;  // by member id
+  std::vector<Member> members;                         // in joining order
+  std::vector<MessageRevision> revisions;              // the edit/delete log, oldest first
 };
+
+// A dm's key in its app: the two member ids, smaller first.
+std::tuple<AppId, std::string, std::string> DirectKey(const AppId& app, std::string_view a, std::string_view b) {
+  if (b < a) std::swap(a, b);
+  return {app, std::string(a), std::string(b)};
+}
 
 class MemoryStore final : public Store {
  public:
@@ -284,7 +293,11 @@ class MemoryStore final : public Store {
     for (const ActivityKey& key : row.conversations) {
       auto conversation = conversations_.find(key.id);
       for (const Message& message : conversation->second.messages) message_ids_.erase(message.id);
+      for (const Member& member : conversation->second.members) EraseMembership(member.id, key.id);
       conversations_.erase(conversation);
+    }
+    for (auto dm = dms_.lower_bound({id, "", ""}); dm != dms_.end() && std::get<0>(dm->first) == id;) {
+      dm = dms_.erase(dm);
     }
     app_by_publishable_key_.erase(row.stored.app.publishable_key);
     app_by_secret_key_hash_.erase(row.stored.secret_key_hash);
@@ -360,8 +373,18 @@ class MemoryStore final : public Store {
     auto app = apps_.find(conversation.app_id);
     if (app == apps_.end()) return NotFoundError("app not found");
     if (conversations_.count(conversation.id)) return AlreadyExistsError("conversation already exists");
+    const bool direct = conversation.type == ConversationType::kDm && conversation.members.size() == 2;
+    if (direct) {
+      auto key = DirectKey(conversation.app_id, conversation.members[0].id, conversation.members[1].id);
+      if (!dms_.emplace(std::move(key), conversation.id).second) {
+        return AlreadyExistsError("a dm between these members already exists");
+      }
+    }
     ConversationRow row;
     row.conversation = conversation;
+    row.members = conversation.members;
+    row.conversation.members.clear();  // kept in row.members only
+    for (const Member& member : row.members) memberships_[member.id].insert(conversation.id);
     // A new conversation has no messages, and the per-viewer fields are never stored.
     row.conversation.last_seq = 0;
     row.conversation.last_message.reset();
@@ -370,6 +393,14 @@ class MemoryStore final : public Store {
     app->second.conversations.insert(ActivityKey{Millis(conversation.last_activity_at), conversation.id});
     conversations_.emplace(conversation.id, std::move(row));
     return Status::Ok();
+  }
+
+  Result<Conversation> FindDirectConversation(const AppId& app, std::string_view member_a,
+                                              std::string_view member_b) override {
+    Lock lock(mu_);
+    auto it = dms_.find(DirectKey(app, member_a, member_b));
+    if (it == dms_.end()) return NotFoundError("conversation not found");
+    return View(conversations_.at(it->second), "");
   }
 
   Result<Conversation> GetConversation(const ConversationId& id, std::string_view viewer_id) override {
@@ -393,6 +424,23 @@ class MemoryStore final : public Store {
     return Status::Ok();
   }
 
+  Result<std::vector<Conversation>> ListDueSnoozed(Timestamp now, int limit) override {
+    Lock lock(mu_);
+    std::vector<const ConversationRow*> due;
+    for (const auto& [id, row] : conversations_) {
+      const Conversation& c = row.conversation;
+      if (c.status == ConversationStatus::kSnoozed && c.snoozed_until && *c.snoozed_until <= now) {
+        due.push_back(&row);
+      }
+    }
+    std::sort(due.begin(), due.end(), [](const ConversationRow* a, const ConversationRow* b) {
+      return *a->conversation.snoozed_until < *b->conversation.snoozed_until;
+    });
+    std::vector<Conversation> out;
+    for (std::size_t i = 0; i < due.size() && static_cast<int>(i) < limit; ++i) out.push_back(View(*due[i], ""));
+    return out;
+  }
+
   Result<Page<Conversation>> ListConversations(const ConversationQuery& query) override {
     ActivityKey after;
     if (!query.cursor.empty() && !DecodeConversationCursor(query.cursor, &after)) return InvalidCursor();
@@ -401,6 +449,7 @@ class MemoryStore final : public Store {
     Page<Conversation> page;
     auto app = apps_.find(query.app_id);
     if (app == apps_.end()) return page;
+    if (query.member_id) return ListMemberConversations(query, after, max_items);
     const auto& index = app->second.conversations;
     // upper_bound: the first key strictly after the cursor's, which also works when the
     // conversation the cursor points at has since moved or gone.
@@ -418,6 +467,65 @@ class MemoryStore final : public Store {
       last_returned = &*it;
     }
     return page;
+  }
+
+  // --- members
+
+  Result<bool> PutMember(const ConversationId& conversation, const Member& member) override {
+    Lock lock(mu_);
+    auto it = conversations_.find(conversation);
+    if (it == conversations_.end()) return NotFoundError("conversation not found");
+    auto& members = it->second.members;
+    for (Member& existing : members) {
+      if (existing.id == member.id) {
+        existing.role = member.role;
+        return false;
+      }
+    }
+    members.push_back(member);
+    memberships_[member.id].insert(conversation);
+    return true;
+  }
+
+  Status RemoveMember(const ConversationId& conversation, std::string_view member_id) override {
+    Lock lock(mu_);
+    auto it = conversations_.find(conversation);
+    if (it == conversations_.end()) return NotFoundError("conversation not found");
+    auto& members = it->second.members;
+    auto pos = std::find_if(members.begin(), members.end(), [&](const Member& m) { return m.id == member_id; });
+    if (pos == members.end()) return NotFoundError("member not found");
+    members.erase(pos);
+    EraseMembership(std::string(member_id), conversation);
+    return Status::Ok();
+  }
+
+  Result<Member> GetMember(const ConversationId& conversation, std::string_view member_id) override {
+    Lock lock(mu_);
+    auto it = conversations_.find(conversation);
+    if (it == conversations_.end()) return NotFoundError("conversation not found");
+    for (const Member& member : it->second.members) {
+      if (member.id == member_id) return member;
+    }
+    return NotFoundError("member not found");
+  }
+
+  Result<std::vector<Member>> ListMembers(const ConversationId& conversation) override {
+    Lock lock(mu_);
+    auto it = conversations_.find(conversation);
+    if (it == conversations_.end()) return NotFoundError("conversation not found");
+    return it->second.members;
+  }
+
+  Result<std::vector<ConversationId>> ListMemberships(std::string_view member_id, int limit) override {
+    Lock lock(mu_);
+    std::vector<ConversationId> out;
+    auto it = memberships_.find(std::string(member_id));
+    if (it == memberships_.end()) return out;
+    for (const ConversationId& id : it->second) {
+      if (static_cast<int>(out.size()) >= limit) break;
+      out.push_back(id);
+    }
+    return out;
   }
 
   // --- messages
@@ -504,6 +612,41 @@ class MemoryStore final : public Store {
     return out;
   }
 
+  Result<Message> GetMessage(const ConversationId& conversation, const MessageId& id) override {
+    Lock lock(mu_);
+    const Message* message = FindMessage(conversation, id);
+    if (message == nullptr) return NotFoundError("message not found");
+    return *message;
+  }
+
+  Result<Message> ReviseMessage(const MessageRevision& revision) override {
+    Lock lock(mu_);
+    Message* message = FindMessage(revision.conversation_id, revision.message_id);
+    if (message == nullptr) return NotFoundError("message not found");
+    ConversationRow& row = conversations_.at(revision.conversation_id);
+    // The log keeps what the message said before the change.
+    MessageRevision logged = revision;
+    logged.text = message->text;
+    logged.metadata_json = message->metadata_json;
+    row.revisions.push_back(std::move(logged));
+    if (revision.deleted) {
+      if (!message->deleted) {
+        auto& live = row.live_seqs_by_sender[message->sender.id];
+        live.erase(std::lower_bound(live.begin(), live.end(), message->seq));
+        row.deleted_seqs.insert(std::upper_bound(row.deleted_seqs.begin(), row.deleted_seqs.end(), message->seq),
+                                message->seq);
+      }
+      message->deleted = true;
+      message->text.clear();
+      message->metadata_json = "{}";
+    } else {
+      if (revision.text) message->text = *revision.text;
+      if (revision.metadata_json) message->metadata_json = *revision.metadata_json;
+    }
+    message->edited_at = revision.at;
+    return *message;
+  }
+
   // --- receipts
 
   Result<Receipt> AdvanceReceipt(const ConversationId& conversation, std::string_view member_id,
@@ -543,8 +686,48 @@ class MemoryStore final : public Store {
     if (q.status && c.status != *q.status) return false;
     if (q.assignee_id && c.assignee_id != *q.assignee_id) return false;
     if (q.type && c.type != *q.type) return false;
-    if (q.customer_id && c.customer_id != *q.customer_id) return false;
     return true;
+  }
+
+  Message* FindMessage(const ConversationId& conversation, const MessageId& id) {
+    auto it = conversations_.find(conversation);
+    if (it == conversations_.end()) return nullptr;
+    for (Message& message : it->second.messages) {
+      if (message.id == id) return &message;
+    }
+    return nullptr;
+  }
+
+  void EraseMembership(const std::string& member_id, const ConversationId& conversation) {
+    auto it = memberships_.find(member_id);
+    if (it == memberships_.end()) return;
+    it->second.erase(conversation);
+    if (it->second.empty()) memberships_.erase(it);
+  }
+
+  // ListConversations for one member: its conversations in activity order.
+  Result<Page<Conversation>> ListMemberConversations(const ConversationQuery& query, const ActivityKey& after,
+                                                     std::size_t max_items) {
+    Page<Conversation> page;
+    auto mine = memberships_.find(*query.member_id);
+    if (mine == memberships_.end()) return page;
+    std::set<ActivityKey, NewestFirst> ordered;
+    for (const ConversationId& id : mine->second) {
+      const ConversationRow& row = conversations_.at(id);
+      if (row.conversation.app_id != query.app_id || !Matches(row.conversation, query)) continue;
+      ActivityKey key{Millis(row.conversation.last_activity_at), id};
+      if (!query.cursor.empty() && !NewestFirst()(after, key)) continue;
+      ordered.insert(std::move(key));
+    }
+    for (const ActivityKey& key : ordered) {
+      if (page.data.size() == max_items) {
+        page.next_cursor = EncodeConversationCursor(ActivityKey{Millis(page.data.back().last_activity_at),
+                                                                page.data.back().id});
+        break;
+      }
+      page.data.push_back(View(conversations_.at(key.id), query.viewer_id));
+    }
+    return page;
   }
 
   // The conversation as `viewer_id` sees it. With no viewer, read_seq and unread_count stay zero
@@ -580,6 +763,8 @@ class MemoryStore final : public Store {
   std::map<std::pair<AppId, std::string>, CustomerId> customer_by_external_id_;
   std::unordered_map<ConversationId, ConversationRow> conversations_;
   std::unordered_set<MessageId> message_ids_;
+  std::map<std::tuple<AppId, std::string, std::string>, ConversationId> dms_;
+  std::unordered_map<std::string, std::set<ConversationId>> memberships_;  // member id -> conversations
 };
 
 }  // namespace

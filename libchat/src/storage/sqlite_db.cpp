@@ -55,6 +55,8 @@ void SqliteStmt::Bind(int index, std::string_view text) {
 
 void SqliteStmt::Bind(int index, std::int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
 
+void SqliteStmt::Bind(int index, double value) { sqlite3_bind_double(stmt_, index, value); }
+
 void SqliteStmt::Bind(int index, const std::optional<Timestamp>& t) {
   if (t) {
     Bind(index, ToMillis(*t));
@@ -76,6 +78,8 @@ Status SqliteStmt::Run(std::string_view context) {
 bool SqliteStmt::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
 std::int64_t SqliteStmt::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+double SqliteStmt::Double(int col) const { return sqlite3_column_double(stmt_, col); }
 
 std::string_view SqliteStmt::TextView(int col) const {
   const unsigned char* text = sqlite3_column_text(stmt_, col);

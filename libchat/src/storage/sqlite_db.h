@@ -55,6 +55,7 @@ class SqliteStmt {
   void Bind(int index, std::string&& text) = delete;
   void Bind(int index, const char* text) = delete;  // ambiguous with int; use string_view
   void Bind(int index, std::int64_t value);
+  void Bind(int index, double value);
   void Bind(int index, int value) { Bind(index, static_cast<std::int64_t>(value)); }
   void Bind(int index, bool value) { Bind(index, static_cast<std::int64_t>(value ? 1 : 0)); }
   void Bind(int index, Timestamp t) { Bind(index, ToMillis(t)); }
@@ -69,6 +70,7 @@ class SqliteStmt {
   // Columns are 0-based, as in SQLite. NULL text reads as "", NULL integers as 0.
   bool IsNull(int col) const;
   std::int64_t Int(int col) const;
+  double Double(int col) const;
   bool Bool(int col) const { return Int(col) != 0; }
   std::string Text(int col) const;
   std::string_view TextView(int col) const;  // valid until the next Step / reset

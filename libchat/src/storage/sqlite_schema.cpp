@@ -133,8 +133,47 @@ CREATE TABLE receipts (
 ) WITHOUT ROWID;
 )sql";
 
+// Members of conversations, dm de-duplication, the message revision log and
+// per-app rate limits.
+// - the customer of a support conversation becomes its member (backfilled).
+// - dm_key is "<smaller member id>|<larger member id>" for dms, '' otherwise;
+//   the partial unique index makes one dm per pair and app.
+// - conversation_members is a rowid table: rowid order is joining order.
+constexpr const char kMigration2[] = R"sql(
+ALTER TABLE apps ADD COLUMN rate_requests_per_s REAL NOT NULL DEFAULT 0;
+ALTER TABLE apps ADD COLUMN rate_burst INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE apps ADD COLUMN customer_sends_per_min REAL NOT NULL DEFAULT 0;
+
+ALTER TABLE conversations ADD COLUMN dm_key TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX conversations_by_dm_key ON conversations (app_id, dm_key) WHERE dm_key <> '';
+CREATE INDEX conversations_by_snooze ON conversations (snoozed_until) WHERE status = 'snoozed';
+
+CREATE TABLE conversation_members (
+  conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+  member_id TEXT NOT NULL,
+  role TEXT NOT NULL,
+  joined_at INTEGER NOT NULL,
+  UNIQUE (conversation_id, member_id)
+);
+CREATE INDEX conversation_members_by_member ON conversation_members (member_id, conversation_id);
+INSERT INTO conversation_members (conversation_id, member_id, role, joined_at)
+  SELECT id, customer_id, 'member', created_at FROM conversations WHERE customer_id <> '' ORDER BY created_at;
+
+-- Append-only: what a message said before each edit or delete.
+CREATE TABLE message_revisions (
+  conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  editor_id TEXT NOT NULL,
+  previous_text TEXT NOT NULL,
+  previous_metadata_json TEXT NOT NULL,
+  revised_at INTEGER NOT NULL
+);
+CREATE INDEX message_revisions_by_message ON message_revisions (conversation_id, seq);
+)sql";
+
 // Ordered: kSteps[i] takes the database from version i to version i + 1.
-constexpr const char* kSteps[] = {kMigration1};
+constexpr const char* kSteps[] = {kMigration1, kMigration2};
 constexpr int kLatestVersion = static_cast<int>(sizeof(kSteps) / sizeof(kSteps[0]));
 
 constexpr const char kInsertMigration[] =

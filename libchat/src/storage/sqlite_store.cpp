@@ -38,7 +38,7 @@ namespace {
 #define LIBCHAT_SQL_ACCOUNT_COLS "id, email, name, password_hash, created_at, updated_at"
 #define LIBCHAT_SQL_APP_COLS                                                                      \
   "id, account_id, name, publishable_key, secret_key_hash, identity_secret, theme_json, prechat_json, " \
-  "identity_verification, created_at, updated_at"
+  "identity_verification, created_at, updated_at, rate_requests_per_s, rate_burst, customer_sends_per_min"
 #define LIBCHAT_SQL_CUSTOMER_COLS "id, app_id, external_id, name, email, metadata_json, created_at, updated_at"
 #define LIBCHAT_SQL_CONV_COLS                                                                     \
   "c.id, c.app_id, c.type, c.status, c.assignee_id, c.name, c.metadata_json, c.customer_id, c.last_seq, " \
@@ -47,7 +47,7 @@ namespace {
   "m.id, m.conversation_id, m.app_id, m.seq, m.sender_type, m.sender_id, m.text, m.metadata_json, " \
   "m.client_msg_id, m.created_at, m.edited_at, m.deleted"
 
-constexpr int kAppCols = 11;
+constexpr int kAppCols = 14;
 constexpr int kConvCols = 13;
 constexpr int kMsgCols = 12;
 
@@ -89,6 +89,9 @@ StoredApp ReadApp(const SqliteStmt& s) {
   a.app.identity_verification = s.Bool(8);
   a.app.created_at = s.Time(9);
   a.app.updated_at = s.Time(10);
+  a.app.limits.requests_per_s = s.Double(11);
+  a.app.limits.burst = s.Int(12);
+  a.app.limits.customer_sends_per_min = s.Double(13);
   return a;
 }
 
@@ -230,7 +233,7 @@ constexpr const char kRevokeToken[] =
 constexpr const char kIsTokenRevoked[] = "SELECT 1 FROM revoked_tokens WHERE token_id = ?1";
 
 constexpr const char kInsertApp[] =
-    "INSERT INTO apps (" LIBCHAT_SQL_APP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    "INSERT INTO apps (" LIBCHAT_SQL_APP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 constexpr const char kGetApp[] = "SELECT " LIBCHAT_SQL_APP_COLS " FROM apps WHERE id = ?1";
 constexpr const char kFindAppByPublishableKey[] =
     "SELECT " LIBCHAT_SQL_APP_COLS " FROM apps WHERE publishable_key = ?1";
@@ -244,7 +247,8 @@ constexpr const char kListAppsAfter[] =
     " AND created_at >= ?2 AND (created_at > ?2 OR pk > ?3) ORDER BY created_at, pk LIMIT ?4";
 constexpr const char kUpdateApp[] =
     "UPDATE apps SET name = ?2, publishable_key = ?3, secret_key_hash = ?4, identity_secret = ?5,"
-    " theme_json = ?6, prechat_json = ?7, identity_verification = ?8, updated_at = ?9 WHERE id = ?1";
+    " theme_json = ?6, prechat_json = ?7, identity_verification = ?8, updated_at = ?9,"
+    " rate_requests_per_s = ?10, rate_burst = ?11, customer_sends_per_min = ?12 WHERE id = ?1";
 constexpr const char kDeleteApp[] = "DELETE FROM apps WHERE id = ?1";
 
 constexpr const char kInsertCustomer[] =
@@ -258,8 +262,35 @@ constexpr const char kUpdateCustomer[] =
 
 constexpr const char kInsertConversation[] =
     "INSERT INTO conversations (id, app_id, type, status, assignee_id, name, metadata_json, customer_id,"
-    " last_seq, snoozed_until, created_at, updated_at, last_activity_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12)";
+    " last_seq, snoozed_until, created_at, updated_at, last_activity_at, dm_key)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12, ?13)";
+constexpr const char kListDueSnoozed[] =
+    LIBCHAT_SQL_CONV_VIEW_SELECT " WHERE c.status = 'snoozed' AND c.snoozed_until <= ?1 AND ?2 = ''"
+    " ORDER BY c.snoozed_until LIMIT ?3";
+constexpr const char kFindDirectConversation[] =
+    LIBCHAT_SQL_CONV_VIEW_SELECT " WHERE c.app_id = ?1 AND c.dm_key = ?3 AND c.dm_key <> ''";
+
+constexpr const char kInsertMember[] =
+    "INSERT INTO conversation_members (conversation_id, member_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)";
+constexpr const char kUpdateMemberRole[] =
+    "UPDATE conversation_members SET role = ?3 WHERE conversation_id = ?1 AND member_id = ?2";
+constexpr const char kDeleteMember[] =
+    "DELETE FROM conversation_members WHERE conversation_id = ?1 AND member_id = ?2";
+constexpr const char kGetMember[] =
+    "SELECT member_id, role, joined_at FROM conversation_members WHERE conversation_id = ?1 AND member_id = ?2";
+constexpr const char kListMembers[] =
+    "SELECT member_id, role, joined_at FROM conversation_members WHERE conversation_id = ?1 ORDER BY rowid";
+constexpr const char kListMemberships[] =
+    "SELECT conversation_id FROM conversation_members WHERE member_id = ?1 LIMIT ?2";
+
+constexpr const char kGetMessageById[] =
+    "SELECT " LIBCHAT_SQL_MSG_COLS " FROM messages m WHERE m.id = ?1 AND m.conversation_id = ?2";
+constexpr const char kInsertRevision[] =
+    "INSERT INTO message_revisions (conversation_id, seq, kind, editor_id, previous_text, previous_metadata_json,"
+    " revised_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr const char kReviseMessage[] =
+    "UPDATE messages SET text = ?3, metadata_json = ?4, deleted = ?5, edited_at = ?6"
+    " WHERE conversation_id = ?1 AND seq = ?2";
 constexpr const char kGetConversationRow[] =
     "SELECT " LIBCHAT_SQL_CONV_COLS " FROM conversations c WHERE c.id = ?1";
 constexpr const char kGetConversationView[] = LIBCHAT_SQL_CONV_VIEW_SELECT " WHERE c.id = ?1";
@@ -309,20 +340,26 @@ enum ListFilter : unsigned {
   kFilterStatus = 1u << 0,
   kFilterAssignee = 1u << 1,
   kFilterType = 1u << 2,
-  kFilterCustomer = 1u << 3,
+  kFilterMember = 1u << 3,
   kFilterCursor = 1u << 4,
   kFilterCombinations = 1u << 5,
 };
 
-// Parameters: ?1 app, ?2 viewer, ?3 status, ?4 assignee, ?5 type, ?6 customer,
+// Parameters: ?1 app, ?2 viewer, ?3 status, ?4 assignee, ?5 type, ?6 member,
 // ?7/?8 cursor (last_activity_at, id), ?9 limit + 1.
 std::string BuildListConversationsSql(unsigned filters) {
   std::string sql = LIBCHAT_SQL_CONV_VIEW_SELECT " WHERE c.app_id = ?1";
+  if (filters & kFilterMember) {
+    // One member's conversations are few: start from its memberships (CROSS
+    // JOIN fixes that loop order) instead of walking the app's activity index.
+    static constexpr std::string_view kFrom = " FROM conversations c";
+    sql.replace(sql.find(kFrom), kFrom.size(),
+                " FROM conversation_members mm CROSS JOIN conversations c ON c.id = mm.conversation_id");
+    sql += " AND mm.member_id = ?6";
+  }
   if (filters & kFilterStatus) sql += " AND c.status = ?3";
   if (filters & kFilterAssignee) sql += " AND c.assignee_id = ?4";
   if (filters & kFilterType) sql += " AND c.type = ?5";
-  // The repeated `<> ''` lets the planner use the partial customer index.
-  if (filters & kFilterCustomer) sql += " AND c.customer_id = ?6 AND c.customer_id <> ''";
   // Keyset: rows strictly after (?7, ?8) in (last_activity_at DESC, id DESC)
   // order; the first term is the one an index range can use.
   if (filters & kFilterCursor) {
@@ -401,6 +438,7 @@ class SqliteStore final : public Store {
   }
 
   SqliteStoreStats stats() const { return writer_->stats(); }
+  StoreMetrics Metrics() const override { return writer_->metrics(); }
 
   // --- settings
 
@@ -503,6 +541,7 @@ class SqliteStore final : public Store {
       BindAppFields(s, app, 3);
       s.Bind(10, app.app.created_at);
       s.Bind(11, app.app.updated_at);
+      BindAppLimits(s, app.app.limits, 12);
       return Explain(s.Run("cannot create the app"), "an app with this id or key already exists", nullptr);
     };
     return writer_->Execute(run);
@@ -552,6 +591,7 @@ class SqliteStore final : public Store {
       s.Bind(1, app.app.id.str());
       BindAppFields(s, app, 2);
       s.Bind(9, app.app.updated_at);
+      BindAppLimits(s, app.app.limits, 10);
       LIBCHAT_RETURN_IF_ERROR(
           Explain(s.Run("cannot update the app"), "an app with this key already exists", nullptr));
       if (db.Changes() == 0) return NotFoundError("app not found");
@@ -635,25 +675,81 @@ class SqliteStore final : public Store {
   // --- conversations
 
   Status CreateConversation(const Conversation& conversation) override {
+    const bool direct = conversation.type == ConversationType::kDm && conversation.members.size() == 2;
+    const std::string dm_key =
+        direct ? DirectKey(conversation.members[0].id, conversation.members[1].id) : std::string();
     auto run = [&](SqliteConnection& db) -> Status {
-      LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kInsertConversation));
-      s.Bind(1, conversation.id.str());
-      s.Bind(2, conversation.app_id.str());
-      s.Bind(3, std::string_view(ConversationTypeName(conversation.type)));
-      s.Bind(4, std::string_view(ConversationStatusName(conversation.status)));
-      s.Bind(5, conversation.assignee_id);
-      s.Bind(6, conversation.name);
-      s.Bind(7, conversation.metadata_json);
-      s.Bind(8, conversation.customer_id.str());
-      s.Bind(9, conversation.snoozed_until);
-      s.Bind(10, conversation.created_at);
-      s.Bind(11, conversation.updated_at);
-      s.Bind(12, conversation.last_activity_at);
-      return Explain(s.Run("cannot create the conversation"), "a conversation with this id already exists",
-                     "app not found");
+      LIBCHAT_RETURN_IF_ERROR(InsertConversation(db, conversation, dm_key));
+      for (const Member& member : conversation.members) {
+        LIBCHAT_RETURN_IF_ERROR(InsertMember(db, conversation.id, member));
+      }
+      return Status::Ok();
     };
     return writer_->Execute(run);
   }
+
+  Result<Conversation> FindDirectConversation(const AppId& app, std::string_view member_a,
+                                              std::string_view member_b) override {
+    auto lease = readers_->Acquire();
+    LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, (*lease).Prepare(kFindDirectConversation));
+    s.Bind(1, app.str());
+    s.Bind(2, std::string_view());
+    const std::string key = DirectKey(member_a, member_b);
+    s.Bind(3, key);
+    LIBCHAT_ASSIGN_OR_RETURN(bool found, StepOne(s, "cannot read the conversation"));
+    if (!found) return NotFoundError("conversation not found");
+    return ReadConversationView(s);
+  }
+
+ private:
+  static std::string DirectKey(std::string_view a, std::string_view b) {
+    if (b < a) std::swap(a, b);
+    std::string key(a);
+    key += '|';
+    key += b;
+    return key;
+  }
+
+  static Status InsertConversation(SqliteConnection& db, const Conversation& conversation,
+                                   const std::string& dm_key) {
+    LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kInsertConversation));
+    s.Bind(1, conversation.id.str());
+    s.Bind(2, conversation.app_id.str());
+    s.Bind(3, std::string_view(ConversationTypeName(conversation.type)));
+    s.Bind(4, std::string_view(ConversationStatusName(conversation.status)));
+    s.Bind(5, conversation.assignee_id);
+    s.Bind(6, conversation.name);
+    s.Bind(7, conversation.metadata_json);
+    s.Bind(8, conversation.customer_id.str());
+    s.Bind(9, conversation.snoozed_until);
+    s.Bind(10, conversation.created_at);
+    s.Bind(11, conversation.updated_at);
+    s.Bind(12, conversation.last_activity_at);
+    s.Bind(13, dm_key);
+    return Explain(s.Run("cannot create the conversation"),
+                   "the conversation (or a dm between these members) already exists", "app not found");
+  }
+
+  static Status InsertMember(SqliteConnection& db, const ConversationId& conversation, const Member& member) {
+    LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kInsertMember));
+    s.Bind(1, conversation.str());
+    s.Bind(2, member.id);
+    s.Bind(3, std::string_view(MemberRoleName(member.role)));
+    s.Bind(4, member.joined_at);
+    return Explain(s.Run("cannot add the member"), "already a member", "conversation not found");
+  }
+
+  static Result<Member> ReadMember(const SqliteStmt& s) {
+    Member member;
+    member.id = s.Text(0);
+    auto role = ParseMemberRole(s.TextView(1));
+    if (!role) return CorruptRow("member role");
+    member.role = *role;
+    member.joined_at = s.Time(2);
+    return member;
+  }
+
+ public:
 
   Result<Conversation> GetConversation(const ConversationId& id, std::string_view viewer_id) override {
     auto lease = readers_->Acquire();
@@ -682,6 +778,23 @@ class SqliteStore final : public Store {
     return writer_->Execute(run);
   }
 
+  Result<std::vector<Conversation>> ListDueSnoozed(Timestamp now, int limit) override {
+    auto lease = readers_->Acquire();
+    LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, (*lease).Prepare(kListDueSnoozed));
+    s.Bind(1, now);
+    s.Bind(2, std::string_view());
+    s.Bind(3, std::max(limit, 0));
+    std::vector<Conversation> due;
+    for (;;) {
+      int rc = s.Step();
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return SqliteError(rc, "cannot list snoozed conversations");
+      LIBCHAT_ASSIGN_OR_RETURN(Conversation c, ReadConversationView(s));
+      due.push_back(std::move(c));
+    }
+    return due;
+  }
+
   Result<Page<Conversation>> ListConversations(const ConversationQuery& query) override {
     const int limit = ClampLimit(query.limit);
     std::optional<Cursor> after;
@@ -692,7 +805,7 @@ class SqliteStore final : public Store {
     if (query.status) filters |= kFilterStatus;
     if (query.assignee_id) filters |= kFilterAssignee;
     if (query.type) filters |= kFilterType;
-    if (query.customer_id) filters |= kFilterCustomer;
+    if (query.member_id) filters |= kFilterMember;
     if (after) filters |= kFilterCursor;
 
     auto lease = readers_->Acquire();
@@ -702,7 +815,7 @@ class SqliteStore final : public Store {
     if (query.status) s.Bind(3, std::string_view(ConversationStatusName(*query.status)));
     if (query.assignee_id) s.Bind(4, *query.assignee_id);
     if (query.type) s.Bind(5, std::string_view(ConversationTypeName(*query.type)));
-    if (query.customer_id) s.Bind(6, query.customer_id->str());
+    if (query.member_id) s.Bind(6, *query.member_id);
     if (after) {
       s.Bind(7, after->number);
       s.Bind(8, after->text);
@@ -768,6 +881,128 @@ class SqliteStore final : public Store {
     }
     if (descending) std::reverse(messages.begin(), messages.end());
     return messages;
+  }
+
+  Result<Message> GetMessage(const ConversationId& conversation, const MessageId& id) override {
+    auto lease = readers_->Acquire();
+    return MessageById(*lease, conversation, id);
+  }
+
+  Result<Message> ReviseMessage(const MessageRevision& revision) override {
+    Message message;
+    auto run = [&](SqliteConnection& db) -> Status {
+      LIBCHAT_ASSIGN_OR_RETURN(message, MessageById(db, revision.conversation_id, revision.message_id));
+      {
+        LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kInsertRevision));
+        s.Bind(1, revision.conversation_id.str());
+        s.Bind(2, message.seq);
+        s.Bind(3, std::string_view(revision.deleted ? "delete" : "edit"));
+        s.Bind(4, revision.editor_id);
+        s.Bind(5, message.text);
+        s.Bind(6, message.metadata_json);
+        s.Bind(7, revision.at);
+        LIBCHAT_RETURN_IF_ERROR(s.Run("cannot log the message revision"));
+      }
+      if (revision.deleted) {
+        message.deleted = true;
+        message.text.clear();
+        message.metadata_json = "{}";
+      } else {
+        if (revision.text) message.text = *revision.text;
+        if (revision.metadata_json) message.metadata_json = *revision.metadata_json;
+      }
+      message.edited_at = revision.at;
+      LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kReviseMessage));
+      s.Bind(1, revision.conversation_id.str());
+      s.Bind(2, message.seq);
+      s.Bind(3, message.text);
+      s.Bind(4, message.metadata_json);
+      s.Bind(5, message.deleted);
+      s.Bind(6, message.edited_at);
+      return s.Run("cannot revise the message");
+    };
+    LIBCHAT_RETURN_IF_ERROR(writer_->Execute(run));
+    return message;
+  }
+
+  // --- members
+
+  Result<bool> PutMember(const ConversationId& conversation, const Member& member) override {
+    bool added = false;
+    auto run = [&](SqliteConnection& db) -> Status {
+      {
+        LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kUpdateMemberRole));
+        s.Bind(1, conversation.str());
+        s.Bind(2, member.id);
+        s.Bind(3, std::string_view(MemberRoleName(member.role)));
+        LIBCHAT_RETURN_IF_ERROR(s.Run("cannot change the member"));
+        if (db.Changes() > 0) return Status::Ok();
+      }
+      added = true;
+      return InsertMember(db, conversation, member);
+    };
+    LIBCHAT_RETURN_IF_ERROR(writer_->Execute(run));
+    return added;
+  }
+
+  Status RemoveMember(const ConversationId& conversation, std::string_view member_id) override {
+    auto run = [&](SqliteConnection& db) -> Status {
+      LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kDeleteMember));
+      s.Bind(1, conversation.str());
+      s.Bind(2, member_id);
+      LIBCHAT_RETURN_IF_ERROR(s.Run("cannot remove the member"));
+      if (db.Changes() == 0) return NotFoundError("member not found");
+      return Status::Ok();
+    };
+    return writer_->Execute(run);
+  }
+
+  Result<Member> GetMember(const ConversationId& conversation, std::string_view member_id) override {
+    auto lease = readers_->Acquire();
+    LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, (*lease).Prepare(kGetMember));
+    s.Bind(1, conversation.str());
+    s.Bind(2, member_id);
+    LIBCHAT_ASSIGN_OR_RETURN(bool found, StepOne(s, "cannot read the member"));
+    if (!found) return NotFoundError("member not found");
+    return ReadMember(s);
+  }
+
+  Result<std::vector<Member>> ListMembers(const ConversationId& conversation) override {
+    auto lease = readers_->Acquire();
+    std::vector<Member> members;
+    {
+      LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, (*lease).Prepare(kListMembers));
+      s.Bind(1, conversation.str());
+      for (;;) {
+        int rc = s.Step();
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) return SqliteError(rc, "cannot list members");
+        LIBCHAT_ASSIGN_OR_RETURN(Member member, ReadMember(s));
+        members.push_back(std::move(member));
+      }
+    }
+    if (members.empty()) {
+      LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, (*lease).Prepare(kConversationExists));
+      s.Bind(1, conversation.str());
+      LIBCHAT_ASSIGN_OR_RETURN(bool found, StepOne(s, "cannot read the conversation"));
+      if (!found) return NotFoundError("conversation not found");
+    }
+    return members;
+  }
+
+  Result<std::vector<ConversationId>> ListMemberships(std::string_view member_id, int limit) override {
+    auto lease = readers_->Acquire();
+    LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, (*lease).Prepare(kListMemberships));
+    s.Bind(1, member_id);
+    s.Bind(2, std::max(limit, 0));
+    std::vector<ConversationId> ids;
+    for (;;) {
+      int rc = s.Step();
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return SqliteError(rc, "cannot list memberships");
+      ids.emplace_back(s.Text(0));
+    }
+    return ids;
   }
 
   // --- receipts
@@ -839,6 +1074,12 @@ class SqliteStore final : public Store {
     s.Bind(first + 5, app.app.prechat_json);
     s.Bind(first + 6, app.app.identity_verification);
   }
+  // Binds requests_per_s, burst, customer_sends_per_min to ?first .. ?first+2.
+  static void BindAppLimits(SqliteStmt& s, const AppLimits& limits, int first) {
+    s.Bind(first + 0, limits.requests_per_s);
+    s.Bind(first + 1, limits.burst);
+    s.Bind(first + 2, limits.customer_sends_per_min);
+  }
 
   Result<StoredAccount> ReadAccountBy(const char* sql, std::string_view key) {
     auto lease = readers_->Acquire();
@@ -856,6 +1097,16 @@ class SqliteStore final : public Store {
     LIBCHAT_ASSIGN_OR_RETURN(bool found, StepOne(s, "cannot read the app"));
     if (!found) return NotFoundError("app not found");
     return ReadApp(s);
+  }
+
+  static Result<Message> MessageById(SqliteConnection& db, const ConversationId& conversation,
+                                     const MessageId& id) {
+    LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kGetMessageById));
+    s.Bind(1, id.str());
+    s.Bind(2, conversation.str());
+    LIBCHAT_ASSIGN_OR_RETURN(bool found, StepOne(s, "cannot read the message"));
+    if (!found) return NotFoundError("message not found");
+    return ReadMessage(s, 0);
   }
 
   static Result<std::optional<Message>> MessageBySeq(SqliteConnection& db, const ConversationId& id,

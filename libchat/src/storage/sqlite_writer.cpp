@@ -145,6 +145,19 @@ SqliteStoreStats SqliteWriter::stats() const {
   return s;
 }
 
+StoreMetrics SqliteWriter::metrics() const {
+  StoreMetrics m;
+  m.available = true;
+  for (std::size_t i = 0; i < batch_buckets_.size(); ++i) {
+    m.commit_batch_sizes[i] = batch_buckets_[i].load(std::memory_order_relaxed);
+  }
+  m.commits = commits_.load(std::memory_order_relaxed);
+  m.writes = ops_.load(std::memory_order_relaxed);
+  m.failed_commits = failed_batches_.load(std::memory_order_relaxed);
+  m.write_queue = queued_.load(std::memory_order_relaxed);
+  return m;
+}
+
 void SqliteWriter::Loop() {
   const std::size_t max_batch = static_cast<std::size_t>(std::max(1, options_.max_batch_size));
   std::vector<SqliteWriteOp*> batch;
@@ -237,6 +250,10 @@ void SqliteWriter::RunBatch(const std::vector<SqliteWriteOp*>& batch) {
   if (batch.size() > max_batch_.load(std::memory_order_relaxed)) {
     max_batch_.store(batch.size(), std::memory_order_relaxed);  // only this thread writes it
   }
+  const auto& bounds = StoreMetrics::kBatchBucketBounds;
+  const std::size_t bucket = static_cast<std::size_t>(
+      std::lower_bound(bounds.begin(), bounds.end(), static_cast<std::uint64_t>(batch.size())) - bounds.begin());
+  batch_buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
 
   // Hooks in batch order = commit order. A throwing hook must not kill the writer.
   for (SqliteWriteOp* op : batch) {

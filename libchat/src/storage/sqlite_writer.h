@@ -30,6 +30,7 @@
 //   the WAL grow without bound behind a background checkpointer.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -114,6 +115,8 @@ class SqliteWriter {
   }
 
   SqliteStoreStats stats() const;
+  // The public view of the same counters, with the commit batch size buckets.
+  StoreMetrics metrics() const;
 
  private:
   SqliteWriter(std::unique_ptr<SqliteConnection> db, std::unique_ptr<SqliteConnection> checkpoint_db,
@@ -166,6 +169,8 @@ class SqliteWriter {
   std::atomic<std::uint64_t> queued_{0};  // mirrors queue_.size() for stats()
   std::atomic<std::uint64_t> checkpoints_{0};
   std::atomic<std::uint64_t> writer_checkpoints_{0};
+  // Commits per StoreMetrics::kBatchBucketBounds bucket; written by the writer thread only.
+  std::array<std::atomic<std::uint64_t>, StoreMetrics::kBatchBuckets> batch_buckets_{};
 };
 
 }  // namespace libchat::internal

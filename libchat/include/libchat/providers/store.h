@@ -14,6 +14,8 @@
 // kInternal for anything else. Messages never contain SQL.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -43,7 +45,9 @@ struct ConversationQuery {
   std::optional<ConversationStatus> status;
   std::optional<std::string> assignee_id;  // "" selects unassigned conversations
   std::optional<ConversationType> type;
-  std::optional<CustomerId> customer_id;   // only this customer's conversations
+  // Only conversations this principal id is a member of (a customer is a
+  // member of its support conversations).
+  std::optional<std::string> member_id;
   std::string viewer_id;   // read_seq / unread_count are computed for this principal id
   std::string cursor;      // opaque, from a previous Page::next_cursor
   int limit = 50;          // 1..200, validated by the core
@@ -73,10 +77,43 @@ struct AppendResult {
   bool created = false;       // false: (conversation, sender, client_msg_id) already existed
 };
 
+// An edit or a delete of a stored message. The message row is changed to its
+// new current state and the change is appended to the message's revision log
+// (the previous text, who changed it, when), so history is never silently
+// rewritten.
+struct MessageRevision {
+  ConversationId conversation_id;
+  MessageId message_id;
+  std::string editor_id;  // principal id of who made the change
+  bool deleted = false;   // true: text becomes "" and metadata "{}"
+  std::optional<std::string> text;           // edits: the new text, or unchanged when absent
+  std::optional<std::string> metadata_json;  // edits: the new metadata, or unchanged when absent
+  Timestamp at;
+};
+
 // Called once for each newly appended message after its transaction committed,
 // before AppendMessage returns, in commit order across all callers. Must not
 // block and must not call back into the Store.
 using CommitHook = std::function<void(const AppendResult&)>;
+
+// What a Store reports for monitoring (the reference server exports it at
+// GET /metrics). Totals since the store was opened, except write_queue.
+struct StoreMetrics {
+  // Buckets of write operations per committed transaction: a commit of n writes
+  // counts in the first bucket whose bound is >= n; the last bucket (+Inf)
+  // takes the rest.
+  static constexpr std::size_t kBatchBuckets = 11;
+  static constexpr std::array<std::uint64_t, kBatchBuckets - 1> kBatchBucketBounds = {1,  2,   5,   10,  20,
+                                                                                       50, 100, 200, 500, 1000};
+
+  bool available = false;            // false: the store reports nothing (every field is zero)
+  std::uint64_t commits = 0;         // write transactions committed
+  std::uint64_t writes = 0;          // write operations in them (the sum of the batch sizes)
+  std::uint64_t failed_commits = 0;  // transactions that could not begin or commit
+  std::uint64_t write_queue = 0;     // write operations waiting right now
+  // Commits per bucket of kBatchBucketBounds (+Inf last), NOT cumulative.
+  std::array<std::uint64_t, kBatchBuckets> commit_batch_sizes{};
+};
 
 class Store {
  public:
@@ -118,14 +155,33 @@ class Store {
   virtual Status UpdateCustomer(const Customer& customer) = 0;
 
   // --- conversations
+  // Stores the conversation and its `members`. For a dm (exactly two members)
+  // kAlreadyExists when the app already has a dm between the same two member
+  // ids, in either order; concurrent creations of one pair yield one dm.
   virtual Status CreateConversation(const Conversation& conversation) = 0;
+  // The dm of the app between these two member ids (in either order); kNotFound.
+  virtual Result<Conversation> FindDirectConversation(const AppId& app, std::string_view member_a,
+                                                      std::string_view member_b) = 0;
   // Fills last_message, and read_seq / unread_count for viewer_id (may be empty).
   virtual Result<Conversation> GetConversation(const ConversationId& id, std::string_view viewer_id) = 0;
   // Replaces status, assignee_id, snoozed_until, name, metadata_json and updated_at.
   virtual Status UpdateConversation(const Conversation& conversation) = 0;
+  // Up to `limit` snoozed conversations whose snoozed_until is at or before `now`, earliest first.
+  virtual Result<std::vector<Conversation>> ListDueSnoozed(Timestamp now, int limit) = 0;
   // Newest activity first (last_activity_at desc, id desc), each with last_message,
   // read_seq and unread_count for query.viewer_id.
   virtual Result<Page<Conversation>> ListConversations(const ConversationQuery& query) = 0;
+
+  // --- members (the conversation's explicit members, oldest first)
+  // Adds the member, or changes the role of an existing one; returns true when
+  // added. kNotFound when the conversation does not exist.
+  virtual Result<bool> PutMember(const ConversationId& conversation, const Member& member) = 0;
+  // kNotFound when the id is not a member.
+  virtual Status RemoveMember(const ConversationId& conversation, std::string_view member_id) = 0;
+  virtual Result<Member> GetMember(const ConversationId& conversation, std::string_view member_id) = 0;
+  virtual Result<std::vector<Member>> ListMembers(const ConversationId& conversation) = 0;
+  // Ids of up to `limit` conversations `member_id` is a member of.
+  virtual Result<std::vector<ConversationId>> ListMemberships(std::string_view member_id, int limit) = 0;
 
   // --- messages
   // Assigns seq = last_seq + 1 inside the write transaction, updates the
@@ -135,6 +191,11 @@ class Store {
   // not called. kNotFound when the conversation does not exist.
   virtual Result<AppendResult> AppendMessage(const AppendRequest& request, const CommitHook& on_commit) = 0;
   virtual Result<std::vector<Message>> ListMessages(const MessageQuery& query) = 0;
+  // kNotFound unless the message belongs to the conversation.
+  virtual Result<Message> GetMessage(const ConversationId& conversation, const MessageId& id) = 0;
+  // Applies an edit or a delete (see MessageRevision); returns the message as
+  // it now is. kNotFound unless the message belongs to the conversation.
+  virtual Result<Message> ReviseMessage(const MessageRevision& revision) = 0;
 
   // --- receipts: stored values become max(stored, given) field by field.
   virtual Result<Receipt> AdvanceReceipt(const ConversationId& conversation, std::string_view member_id,
@@ -145,6 +206,8 @@ class Store {
 
   // --- health: OK when a write transaction can commit right now.
   virtual Status CheckWritable() = 0;
+  // Cheap (no I/O), callable at any time. Default: nothing to report.
+  virtual StoreMetrics Metrics() const { return {}; }
 };
 
 // The embedded default: SQLite in WAL mode with one writer thread that groups
