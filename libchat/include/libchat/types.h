@@ -89,6 +89,9 @@ struct Principal {
   AppId app_id;           // set for kAppServer, kPublishable and kCustomer
   AccountId account_id;   // set for kAccount and kOperator (the owning account)
   std::string token_id;   // the jti of the token that authenticated this call, if any
+  // kCustomer only: the app's server vouched for this customer (secret key +
+  // X-User-Id) rather than the customer holding a session token of its own.
+  bool via_secret_key = false;
   std::optional<Timestamp> token_expires_at;
 };
 
@@ -103,6 +106,14 @@ struct Account {
   Timestamp updated_at;
 };
 
+// Per-app overrides of the request limits; 0 means "the host's default"
+// (Options::rate_limits).
+struct AppLimits {
+  double requests_per_s = 0;          // token-bucket refill rate of the app's requests
+  std::int64_t burst = 0;             // bucket size
+  double customer_sends_per_min = 0;  // messages one customer may send per minute
+};
+
 struct App {
   AppId id;
   AccountId account_id;
@@ -113,6 +124,7 @@ struct App {
   // When true, an identified customer (external_id) must present
   // user_hash = hex(HMAC-SHA256(identity secret, external_id)).
   bool identity_verification = false;
+  AppLimits limits;
   Timestamp created_at;
   Timestamp updated_at;
 };
@@ -144,6 +156,18 @@ struct Sender {
   std::string id;  // "cus_…", "acc_…", "op_…"; empty for system
 };
 
+// A member's role in a dm, group or channel. Owners and admins manage members;
+// in a channel only they (and the app's team) post.
+enum class MemberRole { kOwner, kAdmin, kMember };
+const char* MemberRoleName(MemberRole role);  // "owner", "admin", "member"
+std::optional<MemberRole> ParseMemberRole(std::string_view text);
+
+struct Member {
+  std::string id;  // principal id: "cus_…", "acc_…", "op_…"
+  MemberRole role = MemberRole::kMember;
+  Timestamp joined_at;
+};
+
 struct Message {
   MessageId id;
   ConversationId conversation_id;
@@ -167,6 +191,9 @@ struct Conversation {
   std::string name;
   std::string metadata_json = "{}";
   CustomerId customer_id;   // the customer of a support conversation
+  // Explicit members (the customer of a support conversation is one). Filled
+  // on creation and by Chat::GetConversation; empty in lists and events.
+  std::vector<Member> members;
   std::int64_t last_seq = 0;
   std::optional<Message> last_message;
   std::optional<Timestamp> snoozed_until;

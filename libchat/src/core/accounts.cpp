@@ -80,6 +80,7 @@ Result<Principal> Chat::Authenticate(const Credentials& credentials) {
   LIBCHAT_ASSIGN_OR_RETURN(Customer customer, internal::FindOrCreateCustomer(*impl.store, impl.Now(), app->app.id, input));
   principal.type = PrincipalType::kCustomer;
   principal.id = customer.id.str();
+  principal.via_secret_key = true;
   return principal;
 }
 

@@ -14,6 +14,10 @@ using internal::NewId;
 namespace {
 
 constexpr std::size_t kMaxCachedOwners = 100000;
+constexpr std::size_t kMaxCachedMemberLists = 10000;
+// How long a cached member list is trusted: bounds how late this Chat sees member
+// changes made by another Chat (another process) over the same store.
+constexpr std::chrono::seconds kMemberCacheTtl(2);
 constexpr char kJwtSecretSetting[] = "jwt_secret";
 
 Status ValidateOptions(const Options& options) {
@@ -37,6 +41,7 @@ Status ValidateOptions(const Options& options) {
 
 Result<std::unique_ptr<Chat>> Chat::Open(Options options) {
   LIBCHAT_RETURN_IF_ERROR(ValidateOptions(options));
+  LIBCHAT_RETURN_IF_ERROR(Impl::ValidateRateLimitOptions(options.rate_limits));
   auto impl = std::make_unique<Impl>();
   if (!options.store) {
     LIBCHAT_ASSIGN_OR_RETURN(options.store, OpenSqliteStore(options.sqlite));
@@ -71,6 +76,7 @@ SubscriptionId Chat::SubscribeEvents(EventHandler handler) { return impl_->bus->
 void Chat::UnsubscribeEvents(SubscriptionId id) { impl_->bus->Unsubscribe(id); }
 
 Status Chat::CheckHealth() { return impl_->store->CheckWritable(); }
+StoreMetrics Chat::GetStoreMetrics() const { return impl_->store->Metrics(); }
 
 // ---------------------------------------------------------------------------
 
@@ -133,7 +139,14 @@ Result<Conversation> Chat::Impl::VisibleConversation(const Principal& principal,
   }
   bool visible = false;
   if (principal.type == PrincipalType::kCustomer) {
-    visible = conversation->app_id == principal.app_id && conversation->customer_id.str() == principal.id;
+    if (conversation->app_id != principal.app_id) {
+      visible = false;
+    } else if (conversation->type == ConversationType::kSupport) {
+      visible = conversation->customer_id.str() == principal.id;
+    } else {
+      LIBCHAT_ASSIGN_OR_RETURN(std::shared_ptr<const MemberList> members, Members(*conversation));
+      visible = members->Find(principal.id) != nullptr;
+    }
   } else {
     LIBCHAT_ASSIGN_OR_RETURN(visible, IsAppTeam(principal, conversation->app_id));
   }
@@ -144,8 +157,59 @@ Result<Conversation> Chat::Impl::VisibleConversation(const Principal& principal,
 Result<std::vector<std::string>> Chat::Impl::Audience(const Conversation& conversation) {
   LIBCHAT_ASSIGN_OR_RETURN(AccountId owner, AppOwner(conversation.app_id));
   std::vector<std::string> audience{owner.str()};
-  if (!conversation.customer_id.empty()) audience.push_back(conversation.customer_id.str());
+  if (conversation.type == ConversationType::kSupport) {
+    if (!conversation.customer_id.empty()) audience.push_back(conversation.customer_id.str());
+    return audience;
+  }
+  LIBCHAT_ASSIGN_OR_RETURN(std::shared_ptr<const MemberList> members, Members(conversation));
+  audience.reserve(members->members.size() + 1);
+  for (const Member& member : members->members) {
+    if (member.id != audience.front()) audience.push_back(member.id);
+  }
   return audience;
+}
+
+Result<std::shared_ptr<const MemberList>> Chat::Impl::Members(const Conversation& conversation) {
+  if (conversation.type == ConversationType::kSupport) {
+    // Fixed membership: the customer; no store read on the hot path of support chats.
+    auto list = std::make_shared<MemberList>();
+    if (!conversation.customer_id.empty()) {
+      list->members.push_back(Member{conversation.customer_id.str(), MemberRole::kMember, conversation.created_at});
+      list->index.emplace(conversation.customer_id.str(), 0);
+    }
+    return std::shared_ptr<const MemberList>(std::move(list));
+  }
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard lock(members_mutex_);
+    auto it = members_.find(conversation.id.str());
+    if (it != members_.end() && std::chrono::steady_clock::now() - it->second.loaded_at < kMemberCacheTtl) {
+      return it->second.list;
+    }
+    generation = members_generation_;
+  }
+  const auto loaded_at = std::chrono::steady_clock::now();
+  auto stored = store->ListMembers(conversation.id);
+  if (!stored.ok()) {
+    if (stored.status().code() == StatusCode::kNotFound) return NotFoundError("conversation not found");
+    return stored.status();
+  }
+  auto list = std::make_shared<MemberList>();
+  list->members = std::move(stored).value();
+  for (std::size_t i = 0; i < list->members.size(); ++i) list->index.emplace(list->members[i].id, i);
+  std::shared_ptr<const MemberList> shared = std::move(list);
+  std::lock_guard lock(members_mutex_);
+  // A member change since the read may not be in `stored`: use it, don't cache it.
+  if (generation != members_generation_) return shared;
+  if (members_.size() >= kMaxCachedMemberLists) members_.clear();  // crude bound; entries reload on demand
+  members_[conversation.id.str()] = CachedMembers{shared, loaded_at};
+  return shared;
+}
+
+void Chat::Impl::ForgetMembers(const ConversationId& id) {
+  std::lock_guard lock(members_mutex_);
+  members_.erase(id.str());
+  ++members_generation_;
 }
 
 Sender Chat::Impl::SenderOf(const Principal& principal) {

@@ -11,8 +11,6 @@ namespace libchat {
 
 namespace {
 
-constexpr std::size_t kMaxConversationName = 200;
-
 // "conv_" + 22 base62 characters of SHA-256(customer id, client_msg_id).
 ConversationId DerivedConversationId(const CustomerId& customer, const std::string& client_msg_id) {
   static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -44,9 +42,11 @@ Result<Conversation> Chat::Impl::StartSupportConversation(const AppId& app, cons
   conversation.type = ConversationType::kSupport;
   conversation.status = ConversationStatus::kOpen;
   conversation.customer_id = customer;
+  conversation.members.push_back(Member{customer.str(), MemberRole::kMember, impl.Now()});
   LIBCHAT_ASSIGN_OR_RETURN(conversation.metadata_json,
                            internal::NormalizeJsonObject("metadata", metadata_json, impl.options.max_metadata_bytes));
-  conversation.created_at = conversation.updated_at = conversation.last_activity_at = impl.Now();
+  conversation.created_at = conversation.updated_at = conversation.last_activity_at =
+      conversation.members.front().joined_at;
   LIBCHAT_RETURN_IF_ERROR(impl.store->CreateConversation(conversation));
   LIBCHAT_ASSIGN_OR_RETURN(std::vector<std::string> audience, impl.Audience(conversation));
   Event event = ConversationEvent(EventType::kConversationCreated, conversation, std::move(audience));
@@ -135,6 +135,14 @@ Result<SendResult> Chat::Impl::AppendAndPublish(const Principal& principal, cons
                                                 const SendRequest& request) {
   Impl& impl = *this;
   LIBCHAT_RETURN_IF_ERROR(impl.ValidateSendRequest(request));
+  if (conversation.type == ConversationType::kChannel && principal.type == PrincipalType::kCustomer) {
+    // A channel is a broadcast: its owners and admins (and the app's team) post, members read.
+    LIBCHAT_ASSIGN_OR_RETURN(std::shared_ptr<const MemberList> members, impl.Members(conversation));
+    const Member* self = members->Find(principal.id);
+    if (self == nullptr || self->role == MemberRole::kMember) {
+      return PermissionDeniedError("only owners and admins post in a channel");
+    }
+  }
   AppendRequest append;
   Message& message = append.message;
   message.id = MessageId(internal::NewId(MessageId::prefix()));
@@ -185,7 +193,7 @@ Result<Page<Conversation>> Chat::ListConversations(const Principal& principal, c
   query.app_id = app;
   if (principal.type == PrincipalType::kCustomer) {
     if (principal.app_id != app) return NotFoundError("app not found");
-    query.customer_id = CustomerId(principal.id);
+    query.member_id = principal.id;
   } else {
     LIBCHAT_ASSIGN_OR_RETURN(bool team, impl.IsAppTeam(principal, app));
     if (!team) return NotFoundError("app not found");
@@ -200,7 +208,12 @@ Result<Page<Conversation>> Chat::ListConversations(const Principal& principal, c
 }
 
 Result<Conversation> Chat::GetConversation(const Principal& principal, const ConversationId& id) {
-  return impl_->VisibleConversation(principal, id, /*with_viewer_state=*/true);
+  Impl& impl = *impl_;
+  LIBCHAT_ASSIGN_OR_RETURN(Conversation conversation,
+                           impl.VisibleConversation(principal, id, /*with_viewer_state=*/true));
+  LIBCHAT_ASSIGN_OR_RETURN(std::shared_ptr<const MemberList> members, impl.Members(conversation));
+  conversation.members = members->members;
+  return conversation;
 }
 
 Result<Conversation> Chat::UpdateConversation(const Principal& principal, const ConversationId& id,
@@ -233,7 +246,7 @@ Result<Conversation> Chat::UpdateConversation(const Principal& principal, const 
     conversation.assignee_id = *update.assignee_id;
   }
   if (update.name) {
-    LIBCHAT_RETURN_IF_ERROR(internal::ValidateText("name", *update.name, 0, kMaxConversationName));
+    LIBCHAT_RETURN_IF_ERROR(internal::ValidateText("name", *update.name, 0, internal::kMaxConversationNameBytes));
     conversation.name = *update.name;
   }
   if (update.metadata_json) {
@@ -243,13 +256,45 @@ Result<Conversation> Chat::UpdateConversation(const Principal& principal, const 
   }
   conversation.updated_at = impl.Now();
   LIBCHAT_RETURN_IF_ERROR(impl.store->UpdateConversation(conversation));
+  LIBCHAT_RETURN_IF_ERROR(impl.PublishConversationUpdated(conversation));
+  return conversation;
+}
 
-  LIBCHAT_ASSIGN_OR_RETURN(std::vector<std::string> audience, impl.Audience(conversation));
-  Event event = Impl::ConversationEvent(EventType::kConversationUpdated, conversation, std::move(audience));
+Status Chat::Impl::PublishConversationUpdated(const Conversation& conversation) {
+  LIBCHAT_ASSIGN_OR_RETURN(std::vector<std::string> audience, Audience(conversation));
+  Event event = ConversationEvent(EventType::kConversationUpdated, conversation, std::move(audience));
   event.conversation = conversation;
   event.conversation->read_seq = event.conversation->unread_count = 0;  // viewer-relative: not broadcast
-  impl.Publish(std::move(event));
-  return conversation;
+  Publish(std::move(event));
+  return Status::Ok();
+}
+
+Result<int> Chat::WakeSnoozedConversations(int limit) {
+  Impl& impl = *impl_;
+  const Timestamp now = impl.Now();
+  LIBCHAT_ASSIGN_OR_RETURN(std::vector<Conversation> due, impl.store->ListDueSnoozed(now, std::max(limit, 0)));
+  int woken = 0;
+  for (const Conversation& candidate : due) {
+    std::lock_guard lock(impl.entity_locks.For(candidate.id.str()));
+    // Re-read under the lock: a PATCH or a customer message may have changed it since.
+    auto current = impl.store->GetConversation(candidate.id, "");
+    if (!current.ok()) {
+      if (current.status().code() == StatusCode::kNotFound) continue;
+      return current.status();
+    }
+    Conversation conversation = std::move(current).value();
+    if (conversation.status != ConversationStatus::kSnoozed || !conversation.snoozed_until ||
+        *conversation.snoozed_until > now) {
+      continue;
+    }
+    conversation.status = ConversationStatus::kOpen;
+    conversation.snoozed_until.reset();
+    conversation.updated_at = now;
+    LIBCHAT_RETURN_IF_ERROR(impl.store->UpdateConversation(conversation));
+    LIBCHAT_RETURN_IF_ERROR(impl.PublishConversationUpdated(conversation));
+    ++woken;
+  }
+  return woken;
 }
 
 Result<std::vector<Message>> Chat::ListMessages(const Principal& principal, const ConversationId& id,

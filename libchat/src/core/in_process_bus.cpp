@@ -17,6 +17,7 @@ const char* EventTypeName(EventType type) {
     case EventType::kConversationUpdated: return "conversation.updated";
     case EventType::kReceipt: return "receipt";
     case EventType::kTyping: return "typing";
+    case EventType::kPresence: return "presence";
   }
   return "unknown";
 }

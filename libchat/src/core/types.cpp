@@ -181,4 +181,20 @@ std::optional<SenderType> ParseSenderType(std::string_view text) {
   return std::nullopt;
 }
 
+const char* MemberRoleName(MemberRole role) {
+  switch (role) {
+    case MemberRole::kOwner: return "owner";
+    case MemberRole::kAdmin: return "admin";
+    case MemberRole::kMember: return "member";
+  }
+  return "member";
+}
+
+std::optional<MemberRole> ParseMemberRole(std::string_view text) {
+  if (text == "owner") return MemberRole::kOwner;
+  if (text == "admin") return MemberRole::kAdmin;
+  if (text == "member") return MemberRole::kMember;
+  return std::nullopt;
+}
+
 }  // namespace libchat

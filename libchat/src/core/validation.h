@@ -11,6 +11,9 @@
 
 namespace libchat::internal {
 
+// Longest conversation name, in bytes.
+constexpr std::size_t kMaxConversationNameBytes = 200;
+
 // Valid UTF-8, no NUL, length within [min_bytes, max_bytes].
 Status ValidateText(std::string_view field, std::string_view text, std::size_t min_bytes, std::size_t max_bytes);
 // A plausible address: one '@', non-empty local and domain parts, no spaces or controls, ≤ 254 bytes.

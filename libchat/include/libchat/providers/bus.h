@@ -25,6 +25,7 @@ enum class EventType {
   kConversationUpdated,
   kReceipt,
   kTyping,
+  kPresence,
 };
 // Wire name: "message.created", "conversation.updated", "receipt", "typing", ...
 const char* EventTypeName(EventType type);
@@ -33,6 +34,14 @@ struct TypingState {
   ConversationId conversation_id;
   Sender sender;
   bool typing = false;
+};
+
+// A principal came online (its first live connection) or went offline (its
+// last connection closed and stayed closed for the grace period).
+struct PresenceState {
+  std::string principal_id;  // "cus_…", "acc_…", "op_…"
+  bool online = false;
+  Timestamp at;
 };
 
 struct Event {
@@ -47,6 +56,7 @@ struct Event {
   std::optional<Conversation> conversation;  // conversation.*
   std::optional<Receipt> receipt;            // receipt
   std::optional<TypingState> typing;         // typing
+  std::optional<PresenceState> presence;     // presence (conversation_id is empty)
   // When the core published it; used for publish-to-socket latency.
   Timestamp published_at;
 };
