@@ -162,6 +162,10 @@ Json ToJson(const App& app) {
   j["theme"] = EmbeddedJson(app.theme_json);
   j["prechat"] = EmbeddedJson(app.prechat_json, /*want_array=*/true);
   j["identity_verification"] = app.identity_verification;
+  // 0 = the server's default (CHAT_RATE_LIMIT, CHAT_RATE_BURST, CHAT_CUSTOMER_SEND_LIMIT).
+  j["limits"] = Json{{"requests_per_s", app.limits.requests_per_s},
+                     {"burst", app.limits.burst},
+                     {"customer_sends_per_min", app.limits.customer_sends_per_min}};
   j["created_at"] = FormatTimestamp(app.created_at);
   j["updated_at"] = FormatTimestamp(app.updated_at);
   return j;
@@ -220,6 +224,29 @@ Json ToJson(const Conversation& conversation) {
   j["created_at"] = FormatTimestamp(conversation.created_at);
   j["updated_at"] = FormatTimestamp(conversation.updated_at);
   j["last_activity_at"] = FormatTimestamp(conversation.last_activity_at);
+  if (!conversation.members.empty()) {
+    Json members = Json::array();
+    for (const Member& member : conversation.members) members.push_back(ToJson(member));
+    j["members"] = std::move(members);
+  }
+  return j;
+}
+
+Json ToJson(const Member& member) {
+  Json j = Json::object();
+  j["id"] = member.id;
+  const std::string_view id = member.id;
+  j["type"] = id.rfind("cus_", 0) == 0 ? "customer" : id.rfind("op_", 0) == 0 ? "operator" : "account";
+  j["role"] = MemberRoleName(member.role);
+  j["joined_at"] = FormatTimestamp(member.joined_at);
+  return j;
+}
+
+Json ToJson(const PresenceState& presence) {
+  Json j = Json::object();
+  j["principal_id"] = presence.principal_id;
+  j["status"] = presence.online ? "online" : "offline";
+  j["at"] = FormatTimestamp(presence.at);
   return j;
 }
 
@@ -282,6 +309,9 @@ std::string EventFrameText(const Event& event) {
       break;
     case EventType::kTyping:
       if (event.typing) data = ToJson(*event.typing);
+      break;
+    case EventType::kPresence:
+      if (event.presence) data = ToJson(*event.presence);
       break;
   }
   frame["data"] = std::move(data);

@@ -24,8 +24,12 @@ nlohmann::json ToJson(const App& app);
 // {id, app_id, external_id (null when anonymous), name, email, metadata, created_at, updated_at}
 nlohmann::json ToJson(const Customer& customer);
 // {id, app_id, type, status, assignee_id, name, metadata, customer_id, last_seq, last_message, unread_count,
-//  read_seq, snoozed_until, created_at, updated_at, last_activity_at}
+//  read_seq, snoozed_until, created_at, updated_at, last_activity_at}, and members when the record has them
 nlohmann::json ToJson(const Conversation& conversation);
+// {id, type:"customer"|"account"|"operator", role, joined_at}
+nlohmann::json ToJson(const Member& member);
+// {principal_id, status:"online"|"offline", at}
+nlohmann::json ToJson(const PresenceState& presence);
 // {id, conversation_id, seq, sender{type,id}, text, metadata, client_msg_id, created_at, edited_at, deleted}
 nlohmann::json ToJson(const Message& message);
 // {conversation_id, member_id, delivered_seq, read_seq, updated_at}

@@ -80,6 +80,39 @@ http::Response SendMessage(RequestContext& ctx) {
   return JsonTextResponse(sent->created ? 201 : 200, std::move(out));
 }
 
+std::optional<MessageId> MessageParam(const RequestContext& ctx) {
+  const std::string_view raw = ctx.params[1];
+  if (!MessageId::IsWellFormed(raw)) return std::nullopt;
+  return MessageId(std::string(raw));
+}
+
+// PATCH …/messages/{message_id} {text?, metadata?} -> 200 {message}; sender only.
+http::Response EditMessage(RequestContext& ctx) {
+  auto id = ConversationParam(ctx);
+  auto message = MessageParam(ctx);
+  if (!id || !message) return ctx.NotFound("message");
+  auto body = ParseBodyObject(ctx.request);
+  if (!body.ok()) return ctx.Fail(body.status());
+  FieldReader fields(*body);
+  MessageEdit edit;
+  edit.text = fields.OptionalString("text");
+  edit.metadata_json = fields.OptionalObjectText("metadata");
+  if (!fields.ok()) return ctx.Fail(fields.status());
+  auto edited = ctx.chat.EditMessage(ctx.principal, *id, *message, edit);
+  if (!edited.ok()) return ctx.Fail(edited.status());
+  return JsonResponse(200, Json{{"message", ToJson(*edited)}});
+}
+
+// DELETE …/messages/{message_id} -> 200 {message} in its deleted state; sender only.
+http::Response DeleteMessage(RequestContext& ctx) {
+  auto id = ConversationParam(ctx);
+  auto message = MessageParam(ctx);
+  if (!id || !message) return ctx.NotFound("message");
+  auto deleted = ctx.chat.DeleteMessage(ctx.principal, *id, *message);
+  if (!deleted.ok()) return ctx.Fail(deleted.status());
+  return JsonResponse(200, Json{{"message", ToJson(*deleted)}});
+}
+
 }  // namespace
 
 void AddConversationRoutes(Routes& routes) {
@@ -87,7 +120,10 @@ void AddConversationRoutes(Routes& routes) {
   routes.router.Add("GET", "/v1/conversations/{id}", Route{&GetConversation, Auth::kRequired});
   routes.router.Add("PATCH", "/v1/conversations/{id}", Route{&UpdateConversation, Auth::kRequired});
   routes.router.Add("GET", "/v1/conversations/{id}/messages", Route{&ListMessagesRoute, Auth::kRequired});
-  routes.router.Add("POST", "/v1/conversations/{id}/messages", Route{&SendMessage, Auth::kRequired});
+  routes.router.Add("POST", "/v1/conversations/{id}/messages",
+                    Route{&SendMessage, Auth::kRequired, Charge::kMessageSend});
+  routes.router.Add("PATCH", "/v1/conversations/{id}/messages/{message_id}", Route{&EditMessage, Auth::kRequired});
+  routes.router.Add("DELETE", "/v1/conversations/{id}/messages/{message_id}", Route{&DeleteMessage, Auth::kRequired});
   routes.router.Add("POST", "/v1/conversations/{id}/read", Route{&MarkReadRoute, Auth::kRequired});
   routes.router.Add("POST", "/v1/conversations/{id}/typing", Route{&TypingRoute, Auth::kRequired});
 }

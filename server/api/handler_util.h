@@ -41,9 +41,14 @@ using Handler = http::Response (*)(RequestContext&);
 
 enum class Auth { kNone, kRequired };
 
+// What a request costs besides authentication: every authenticated request one token of its principal's
+// request bucket (Chat::ChargeRequest); a customer's message send also one of its send bucket (ChargeSend).
+enum class Charge { kRequest, kMessageSend };
+
 struct Route {
   Handler handler = nullptr;
   Auth auth = Auth::kRequired;
+  Charge charge = Charge::kRequest;
 };
 
 struct Routes {
@@ -54,6 +59,7 @@ void AddAccountRoutes(Routes& routes);
 void AddAppRoutes(Routes& routes);
 void AddSdkRoutes(Routes& routes);
 void AddConversationRoutes(Routes& routes);
+void AddMemberRoutes(Routes& routes);
 
 // --- responses
 
