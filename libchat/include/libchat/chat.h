@@ -60,6 +60,7 @@ struct AppCreate {
   std::optional<std::string> theme_json;    // JSON object
   std::optional<std::string> prechat_json;  // JSON array
   bool identity_verification = false;
+  std::optional<AppLimits> limits;  // absent: all 0, the host's defaults
 };
 
 struct AppUpdate {
@@ -67,6 +68,7 @@ struct AppUpdate {
   std::optional<std::string> theme_json;
   std::optional<std::string> prechat_json;
   std::optional<bool> identity_verification;
+  std::optional<AppLimits> limits;  // replaces all three fields; 0 = the host's default
 };
 
 // The secret key and the identity secret are shown here once and never again.
@@ -148,10 +150,52 @@ struct ConversationUpdate {
   std::optional<std::string> metadata_json;
 };
 
+// Who to add to a conversation: a principal id ("cus_…", "acc_…", "op_…") or a
+// customer of the app by external_id (found, or created when new).
+struct MemberInput {
+  std::string id;
+  std::string external_id;
+  std::optional<MemberRole> role;  // default: member
+};
+
+struct ConversationCreate {
+  ConversationType type = ConversationType::kGroup;  // dm, group or channel
+  // The other members. A customer or account creating it is added as owner;
+  // a dm has exactly two members in all.
+  std::vector<MemberInput> members;
+  std::string name;
+  std::string metadata_json;  // empty means {}
+};
+
+struct CreatedConversation {
+  Conversation conversation;  // with its members
+  bool created = true;        // false: the dm between this pair already existed
+};
+
+struct MemberChange {
+  Member member;      // as stored
+  bool added = true;  // false: was a member already; its role was set
+};
+
+struct MessageEdit {
+  std::optional<std::string> text;
+  std::optional<std::string> metadata_json;
+};
+
 struct HistoryQuery {
   std::optional<std::int64_t> after_seq;
   std::optional<std::int64_t> before_seq;
   int limit = 50;  // 1..200
+};
+
+// The outcome of charging one request or one message send against a token bucket. `limit` is 0 when no
+// limit applies (then the other numbers are 0 too and the call is allowed).
+struct RateLimitDecision {
+  bool allowed = true;
+  std::int64_t limit = 0;          // the bucket's size (the burst)
+  std::int64_t remaining = 0;      // whole tokens left after this charge
+  std::int64_t reset_s = 0;        // seconds until the bucket is full again
+  std::int64_t retry_after_s = 0;  // when refused: seconds until the next charge can succeed (>= 1)
 };
 
 struct TokenInfo {
@@ -203,6 +247,10 @@ class Chat {
   Result<Conversation> GetConversation(const Principal& principal, const ConversationId& id);
   Result<Conversation> UpdateConversation(const Principal& principal, const ConversationId& id,
                                           const ConversationUpdate& update);
+  // Reopens up to `limit` snoozed conversations whose snoozed_until has passed
+  // (each announced with conversation.updated); returns how many. Not tied to a
+  // principal: the host calls it periodically (the reference server every second).
+  Result<int> WakeSnoozedConversations(int limit = 100);
   Result<std::vector<Message>> ListMessages(const Principal& principal, const ConversationId& id,
                                             const HistoryQuery& query);
   Result<SendResult> SendMessage(const Principal& principal, const ConversationId& id,
@@ -211,15 +259,54 @@ class Chat {
   Result<Receipt> MarkDelivered(const Principal& principal, const ConversationId& id, std::int64_t seq);
   Status SetTyping(const Principal& principal, const ConversationId& id, bool typing);
 
+  // --- dm, group and channel conversations and their members
+  // The team of the app (its account, its server) may create any type; a
+  // customer creates dms and groups it is a member of. kInvalidArgument for a
+  // bad type or member list, kNotFound for unknown member ids.
+  Result<CreatedConversation> CreateConversation(const Principal& principal, const AppId& app,
+                                                 const ConversationCreate& request);
+  Result<std::vector<Member>> ListMembers(const Principal& principal, const ConversationId& id);
+  // The team, owners and admins add members and change roles (a customer may
+  // not make anyone owner). Returns the member as stored.
+  Result<MemberChange> AddMember(const Principal& principal, const ConversationId& id, const MemberInput& member);
+  // The team, owners and admins remove members; any member may leave.
+  Status RemoveMember(const Principal& principal, const ConversationId& id, const std::string& member_id);
+
+  // --- edits and deletes, by the message's sender only (kPermissionDenied otherwise);
+  // published as message.updated / message.deleted carrying the affected seq.
+  Result<Message> EditMessage(const Principal& principal, const ConversationId& id, const MessageId& message,
+                              const MessageEdit& edit);
+  Result<Message> DeleteMessage(const Principal& principal, const ConversationId& id, const MessageId& message);
+
+  // --- presence: tells everyone who shares a conversation with `principal`
+  // (and its app's team) that it came online or went offline. A transport calls
+  // it on the first connection and after the last one has been gone a grace period.
+  Status SetPresence(const Principal& principal, bool online);
+
   // --- live events: the handler receives every event; deliver an event to a
   // principal only when EventVisibleTo(event, principal). The handler runs on
   // the publishing thread and must not call back into this Chat (see bus.h).
   SubscriptionId SubscribeEvents(EventHandler handler);
   void UnsubscribeEvents(SubscriptionId id);
 
+  // --- rate limits (Options::rate_limits, overridden per app by App::limits; time from Options::clock)
+  // Charges one request of `principal`: one token from the bucket of its app (customer, publishable and
+  // app-server principals), of its account (accounts, at the default rate) or of itself (operators); admin
+  // is never limited. A transport calls it once per request (and per WebSocket frame) after authentication
+  // and refuses the request when !allowed. An app's rate and burst come from App::limits where non-zero;
+  // an app that overrides only the rate gets a burst of max(1, ceil(rate)). Changes made through UpdateApp
+  // apply to the next charge. Never blocks on the store once the app's limits are cached: the first charge
+  // of an app (per process, and after the cache was flushed) reads the app once.
+  RateLimitDecision ChargeRequest(const Principal& principal);
+  // Charges one message send of a customer against its own bucket (customer_sends_per_min); independent of
+  // the app's request bucket. Always allowed for other principals.
+  RateLimitDecision ChargeSend(const Principal& principal);
+
   // --- operations
   // OK when the store can commit a write now.
   Status CheckHealth();
+  // The store's counters (commit batch sizes, ...); cheap, no I/O.
+  StoreMetrics GetStoreMetrics() const;
   const Options& options() const;
 
  private:

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,20 @@ struct PasswordHashingOptions {
   std::uint32_t iterations = 2;
   // Default: 1.
   std::uint32_t parallelism = 1;
+};
+
+// Token-bucket limits on what one tenant may ask of the server (Chat::ChargeRequest, Chat::ChargeSend).
+// An app's own App::limits override these defaults (0 there means "the default"); see Chat::ChargeRequest.
+struct RateLimitOptions {
+  // Requests per second per app (all its keys, sessions and customers together), and per account for
+  // account principals. Default: 0, meaning unlimited.
+  double app_requests_per_s = 0;
+  // Most requests an app may make at once after being idle. Default: 0, meaning max(1, ceil(rate)).
+  std::int64_t app_burst = 0;
+  // Messages one customer may send per minute. Default: 0, meaning unlimited.
+  double customer_sends_per_min = 0;
+  // Most messages one customer may send at once. Default: 0, meaning max(1, ceil(customer_sends_per_min)).
+  std::int64_t customer_send_burst = 0;
 };
 
 struct Options {
@@ -50,10 +65,15 @@ struct Options {
   // Default: see PasswordHashingOptions.
   PasswordHashingOptions password_hashing;
 
+  // Default: see RateLimitOptions (no limits).
+  RateLimitOptions rate_limits;
+
   // Largest message text in bytes of UTF-8. Default: 32768.
   std::size_t max_message_bytes = 32 * 1024;
   // Largest metadata / theme / prechat JSON text in bytes. Default: 16384.
   std::size_t max_metadata_bytes = 16 * 1024;
+  // Most members of one group or channel. Default: 10000.
+  std::size_t max_conversation_members = 10000;
 };
 
 }  // namespace libchat

@@ -35,6 +35,10 @@ Result<CreatedApp> Chat::CreateApp(const Principal& principal, const AppCreate& 
   app.name = request.name;
   app.publishable_key = NewPublishableKey();
   app.identity_verification = request.identity_verification;
+  if (request.limits) {
+    LIBCHAT_RETURN_IF_ERROR(Impl::ValidateLimits(*request.limits));
+    app.limits = *request.limits;
+  }
   app.created_at = app.updated_at = impl.Now();
   CreatedApp created;
   created.secret_key = NewSecretKey();
@@ -42,6 +46,7 @@ Result<CreatedApp> Chat::CreateApp(const Principal& principal, const AppCreate& 
   stored.secret_key_hash = HashSecretKey(created.secret_key);
   stored.identity_secret = created.identity_secret;
   LIBCHAT_RETURN_IF_ERROR(impl.store->CreateApp(stored));
+  impl.CacheLimits(app.id, app.limits);
   created.app = app;
   return created;
 }
@@ -79,8 +84,14 @@ Result<App> Chat::UpdateApp(const Principal& principal, const AppId& app, const 
                                                                                  impl.options.max_metadata_bytes));
   }
   if (update.identity_verification) stored.app.identity_verification = *update.identity_verification;
+  if (update.limits) {
+    LIBCHAT_RETURN_IF_ERROR(Impl::ValidateLimits(*update.limits));
+    stored.app.limits = *update.limits;
+  }
   stored.app.updated_at = impl.Now();
   LIBCHAT_RETURN_IF_ERROR(impl.store->UpdateApp(stored));
+  // The limiter reads limits from a cache: the new ones apply from the next request on.
+  if (update.limits) impl.CacheLimits(app, stored.app.limits);
   return stored.app;
 }
 
@@ -90,6 +101,7 @@ Status Chat::DeleteApp(const Principal& principal, const AppId& app) {
   if (!stored.ok()) return stored.status();
   LIBCHAT_RETURN_IF_ERROR(impl_->store->DeleteApp(app));
   impl_->ForgetApp(app);
+  impl_->CacheLimits(app, AppLimits());
   return Status::Ok();
 }
 
