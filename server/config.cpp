@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include <charconv>
+#include <cmath>
 #include <thread>
 
 namespace libchat::server {
@@ -74,6 +75,18 @@ std::function<Status(ServerConfig&, const std::string&)> Number(const char* name
   };
 }
 
+// A rate limit: a finite number from 0 (off) to 10^6.
+std::function<Status(ServerConfig&, const std::string&)> Rate(const char* name, double ServerConfig::*field) {
+  return [=](ServerConfig& c, const std::string& v) {
+    double r = 0;
+    if (!ParseNumber(v, r) || !std::isfinite(r) || r < 0 || r > 1e6) {
+      return Bad(name, "expected a number from 0 (unlimited) to 1000000");
+    }
+    c.*field = r;
+    return Status::Ok();
+  };
+}
+
 const std::vector<Setting>& Settings() {
   static const std::vector<Setting> settings = {
       {"CHAT_LISTEN", "--listen", "host:port to listen on (default 127.0.0.1:8080)", ApplyListen},
@@ -115,13 +128,18 @@ const std::vector<Setting>& Settings() {
          c.allowed_origins = SplitList(v);
          return Status::Ok();
        }},
-      {"CHAT_RATE_LIMIT", "--rate-limit", "requests per second per app (default 0 = unlimited)",
+      {"CHAT_METRICS_TOKEN", "--metrics-token", "bearer token required by GET /metrics (default: none, open)",
        [](ServerConfig& c, const std::string& v) {
-         double r = 0;
-         if (!ParseNumber(v, r) || r < 0) return Bad("rate-limit", "expected a non-negative number");
-         c.rate_limit = r;
+         c.metrics_token = v;
          return Status::Ok();
        }},
+      {"CHAT_RATE_LIMIT", "--rate-limit", "requests per second per app (default 0 = unlimited)",
+       Rate("rate-limit", &ServerConfig::rate_limit)},
+      {"CHAT_RATE_BURST", "--rate-burst", "requests an app may make at once (default 0 = one second's worth)",
+       Number<std::int64_t>("rate-burst", &ServerConfig::rate_burst, 0, 1000000000)},
+      {"CHAT_CUSTOMER_SEND_LIMIT", "--customer-send-limit",
+       "messages per minute per customer (default 0 = unlimited)",
+       Rate("customer-send-limit", &ServerConfig::customer_send_limit)},
       {"CHAT_MAX_BODY", "--max-body", "largest request body in bytes (default 1048576)",
        Number<std::size_t>("max-body", &ServerConfig::max_body_bytes, 1024, 64u * 1024 * 1024)},
       {"CHAT_IO_THREADS", "--io-threads", "network threads (default: number of cores)",
@@ -132,6 +150,14 @@ const std::vector<Setting>& Settings() {
        Number<int>("ws-heartbeat-ms", &ServerConfig::heartbeat_ms, 100, 600000)},
       {"CHAT_WS_MAX_FRAME", "--ws-max-frame", "largest WebSocket message from a client in bytes (default 65536)",
        Number<std::size_t>("ws-max-frame", &ServerConfig::ws_max_message_bytes, 1024, 16u * 1024 * 1024)},
+      {"CHAT_WS_MAX_CONNECTIONS_PER_PRINCIPAL", "--ws-max-per-principal",
+       "WebSockets one principal may hold open; the next is closed with 1008 (default 32)",
+       Number<int>("ws-max-per-principal", &ServerConfig::ws_max_per_principal, 1, 100000)},
+      {"CHAT_WS_TICKET_TTL_MS", "--ws-ticket-ttl-ms", "lifetime of a WebSocket ticket in ms (default 60000)",
+       Number<int>("ws-ticket-ttl-ms", &ServerConfig::ws_ticket_ttl_ms, 100, 3600000)},
+      {"CHAT_PRESENCE_GRACE_MS", "--presence-grace-ms",
+       "ms after a principal's last WebSocket closes before it is reported offline (default 5000)",
+       Number<int>("presence-grace-ms", &ServerConfig::presence_grace_ms, 0, 3600000)},
       {"CHAT_PASSWORD_MEMORY_KIB", "--password-memory-kib", "Argon2id memory cost in KiB (default 19456)",
        Number<int>("password-memory-kib", &ServerConfig::password_memory_kib, 8192, 4 * 1024 * 1024)},
   };

@@ -23,7 +23,10 @@ struct ServerConfig {
   std::string master_key;                 // CHAT_MASTER_KEY / --master-key; empty: no admin principal
   LogLevel log_level = LogLevel::kInfo;   // CHAT_LOG_LEVEL / --log-level error|warn|info|debug
   std::vector<std::string> allowed_origins;  // CHAT_ALLOWED_ORIGINS / --allowed-origins a,b ("*" = any)
+  std::string metrics_token;              // CHAT_METRICS_TOKEN / --metrics-token; empty: GET /metrics is open
   double rate_limit = 0;                  // CHAT_RATE_LIMIT / --rate-limit requests/s per app; 0 = off
+  std::int64_t rate_burst = 0;            // CHAT_RATE_BURST / --rate-burst; 0 = max(1, ceil(rate_limit))
+  double customer_send_limit = 0;         // CHAT_CUSTOMER_SEND_LIMIT / --customer-send-limit msgs/min; 0 = off
   std::size_t max_body_bytes = 1024 * 1024;  // CHAT_MAX_BODY / --max-body
   int io_threads = 0;                     // CHAT_IO_THREADS / --io-threads; 0 = number of cores
   int worker_threads = 64;                // CHAT_WORKERS / --workers: threads that run blocking core calls
@@ -31,6 +34,13 @@ struct ServerConfig {
   std::size_t ws_max_message_bytes = 64 * 1024;  // CHAT_WS_MAX_FRAME: larger client frames close with 1009
   std::size_t ws_max_queued_frames = 1024;       // per connection; beyond it the client is closed with 1013
   std::size_t ws_max_queued_bytes = 4 * 1024 * 1024;
+  // CHAT_WS_MAX_CONNECTIONS_PER_PRINCIPAL / --ws-max-per-principal: live WebSockets of one principal (an
+  // app server counts as one principal per app); the one beyond is accepted, then closed with 1008.
+  int ws_max_per_principal = 32;
+  int ws_ticket_ttl_ms = 60000;           // CHAT_WS_TICKET_TTL_MS / --ws-ticket-ttl-ms: POST /v1/ws/ticket lifetime
+  // CHAT_PRESENCE_GRACE_MS / --presence-grace-ms: how long after its last WebSocket closed a principal is
+  // still reported online (a reconnect within it produces no presence event at all).
+  int presence_grace_ms = 5000;
   int shutdown_grace_ms = 5000;           // how long in-flight work may take after SIGTERM
   int password_memory_kib = 19456;        // CHAT_PASSWORD_MEMORY_KIB: Argon2id memory cost
 

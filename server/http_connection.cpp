@@ -4,11 +4,13 @@
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 #include <array>
+#include <optional>
 
 #include "server/api/api.h"
 #include "server/http/request.h"
 #include "server/ws/codec.h"
 #include "server/ws_session.h"
+#include "server/ws_tickets.h"
 
 namespace libchat::server {
 
@@ -61,6 +63,10 @@ HttpConnection::~HttpConnection() { context_.counters.http_connections.fetch_sub
 void HttpConnection::Start() {
   asio::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  // Reads wait for readiness and then drain with read_some until it would block; in blocking mode a
+  // spurious readiness would park this I/O thread in read() forever. The mode stays with the socket
+  // when it moves into a WsSession.
+  socket_.non_blocking(true, ignored);
   ArmIdleTimer();
   ReadLoop();
 }
@@ -160,10 +166,24 @@ void HttpConnection::Upgrade(http::Request request, std::string request_id) {
   }
   asio::post(context_.workers, [self = shared_from_this(), request = std::move(request),
                                 request_id = std::move(request_id)]() mutable {
-    auto principal = std::make_shared<Result<Principal>>(self->context_.chat.Authenticate(CredentialsFrom(request)));
-    asio::post(self->socket_.get_executor(), [self, principal, request = std::move(request), request_id]() {
+    // A browser's `?ticket=` (POST /v1/ws/ticket) stands for the principal it was issued to and is used up
+    // here; a bad one is 401 even when other credentials are present.
+    std::optional<std::string> ticket = request.QueryParam("ticket");
+    auto principal = std::make_shared<Result<Principal>>(
+        ticket ? self->context_.ws_tickets.Redeem(*ticket) : self->context_.chat.Authenticate(CredentialsFrom(request)));
+    // The upgrade is a request like any other and costs a token. Charging it here, off the strand, also caches
+    // the app's limits, so that the session can charge each frame on its strand without reading the store.
+    RateLimitDecision limit;
+    if (principal->ok()) limit = self->context_.chat.ChargeRequest(**principal);
+    asio::post(self->socket_.get_executor(), [self, principal, limit, request = std::move(request), request_id]() {
       if (!principal->ok()) {
         return self->Write(ErrorResponse(principal->status(), request_id), false);
+      }
+      if (!limit.allowed) {
+        self->context_.counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
+        return self->Write(RateLimitedResponse(limit, "too many requests; retry in " +
+                                                          std::to_string(limit.retry_after_s) + " s", request_id),
+                           false);
       }
       const PrincipalType type = (*principal)->type;
       if (type == PrincipalType::kPublishable || type == PrincipalType::kAdmin) {
@@ -180,6 +200,7 @@ void HttpConnection::Upgrade(http::Request request, std::string request_id) {
                           {"Connection", "Upgrade"},
                           {"Sec-WebSocket-Accept", ws::AcceptKey(*request.FindHeader("Sec-WebSocket-Key"))},
                           {"X-Request-Id", request_id}};
+      AddRateLimitHeaders(limit, response);
       self->out_ = http::Serialize(response, /*keep_alive=*/true);
       asio::async_write(self->socket_, asio::buffer(self->out_),
                         [self, principal](const asio::error_code& ec, std::size_t) {

@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
   options.jwt_secret = config->jwt_secret;
   options.master_key = config->master_key;
   options.password_hashing.memory_kib = static_cast<std::uint32_t>(config->password_memory_kib);
+  options.rate_limits.app_requests_per_s = config->rate_limit;
+  options.rate_limits.app_burst = config->rate_burst;
+  options.rate_limits.customer_sends_per_min = config->customer_send_limit;
   auto chat = Chat::Open(std::move(options));
   if (!chat.ok()) {
     log.Error("cannot open the store " + config->database_path + ": " + chat.status().ToString());

@@ -2,6 +2,7 @@
 
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/thread_pool.hpp>
 #include <mutex>
@@ -10,9 +11,11 @@
 #include "server/api/api.h"
 #include "server/http_connection.h"
 #include "server/hub.h"
+#include "server/metrics.h"
 #include "server/openapi_document.h"
 #include "server/server_context.h"
 #include "server/util_random.h"
+#include "server/ws_tickets.h"
 
 #ifndef LIBCHAT_VERSION
 #define LIBCHAT_VERSION "0.0.0"
@@ -32,10 +35,39 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
         config(cfg),
         log(logger),
         workers(static_cast<std::size_t>(cfg.worker_threads)),
-        api(chat_ref, ApiOptions{LIBCHAT_VERSION, cfg.allowed_origins, std::string(OpenApiDocument())}),
-        hub(chat_ref, counters),
-        context{io, chat, config, log, api, hub, workers, counters, stopping, RandomConnectionId().substr(0, 6) + "_", {}},
-        acceptor(asio::make_strand(io_context)) {}
+        ws_tickets(std::make_shared<WsTicketStore>(TicketOptions(cfg))),
+        api(chat_ref, MakeApiOptions(cfg)),
+        hub(chat_ref, counters, io_context, workers, logger, MakeHubOptions(cfg)),
+        context{io, chat, config, log, api, hub, workers, counters, stopping, *ws_tickets,
+                RandomConnectionId().substr(0, 6) + "_", {}},
+        acceptor(asio::make_strand(io_context)),
+        snooze_timer(asio::make_strand(io_context)) {}
+
+  static WsTicketOptions TicketOptions(const ServerConfig& cfg) {
+    WsTicketOptions options;
+    options.ttl = std::chrono::milliseconds(cfg.ws_ticket_ttl_ms);
+    return options;
+  }
+
+  static HubOptions MakeHubOptions(const ServerConfig& cfg) {
+    HubOptions options;
+    options.max_per_principal = static_cast<std::size_t>(cfg.ws_max_per_principal);
+    options.presence_grace = std::chrono::milliseconds(cfg.presence_grace_ms);
+    return options;
+  }
+
+  ApiOptions MakeApiOptions(const ServerConfig& cfg) {
+    ApiOptions options;
+    options.version = LIBCHAT_VERSION;
+    options.allowed_origins = cfg.allowed_origins;
+    options.openapi_json = std::string(OpenApiDocument());
+    options.ws_tickets = ws_tickets;  // issued by the Api, redeemed by the upgrade
+    // GET /metrics reads the counters and the store; the Api (a member) never outlives them.
+    options.metrics_token = cfg.metrics_token;
+    options.render_metrics = [this] { return RenderServerMetrics(counters, chat.GetStoreMetrics(), LIBCHAT_VERSION); };
+    options.rate_limited_count = &counters.rate_limited;
+    return options;
+  }
 
   void Accept() {
     acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](const asio::error_code& ec,
@@ -50,6 +82,22 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
         connection->Start();
       }
       self->Accept();
+    });
+  }
+
+  // Once a second, reopens snoozed conversations whose snoozed_until has passed (on the worker pool: it
+  // reads and writes the store).
+  void WakeSnoozedLoop() {
+    snooze_timer.expires_after(std::chrono::seconds(1));
+    snooze_timer.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+      if (ec || self->stopping.load()) return;
+      asio::post(self->workers, [self] {
+        auto woken = self->chat.WakeSnoozedConversations();
+        if (!woken.ok()) self->log.Warn("cannot wake snoozed conversations: " + woken.status().message());
+        asio::post(self->snooze_timer.get_executor(), [self] {
+          if (!self->stopping.load()) self->WakeSnoozedLoop();
+        });
+      });
     });
   }
 
@@ -71,10 +119,12 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
   asio::thread_pool workers;
   ServerCounters counters;
   std::atomic<bool> stopping{false};
+  std::shared_ptr<WsTicketStore> ws_tickets;  // shared with the Api
   Api api;
   Hub hub;
   ServerContext context;
   asio::ip::tcp::acceptor acceptor;
+  asio::steady_timer snooze_timer;  // on its own strand
   std::uint16_t port = 0;
 
   std::mutex connections_mutex;
@@ -107,6 +157,7 @@ Status Server::Start() {
   }
   s.port = s.acceptor.local_endpoint().port();
   s.Accept();
+  s.WakeSnoozedLoop();
   return Status::Ok();
 }
 
@@ -120,11 +171,13 @@ void Server::Shutdown() {
     if (s.io.stopped()) {
       asio::error_code ignored;
       s.acceptor.close(ignored);
+      s.snooze_timer.cancel();
     } else {
       asio::post(s.acceptor.get_executor(), [state = s.shared_from_this()] {
         asio::error_code ignored;
         state->acceptor.close(ignored);
       });
+      asio::post(s.snooze_timer.get_executor(), [state = s.shared_from_this()] { state->snooze_timer.cancel(); });
     }
     s.hub.ShutdownAll(/*reconnect_after_ms=*/1000);
     std::vector<std::shared_ptr<HttpConnection>> open;

@@ -1,5 +1,10 @@
 #include "server/util_random.h"
 
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
 
 namespace libchat::server {
@@ -15,6 +20,20 @@ std::string RandomConnectionId() {
     bits /= 62;
   }
   return id;
+}
+
+std::string SecureRandomBytes(std::size_t n) {
+  std::string out(n, '\0');
+  std::size_t done = 0;
+  while (done < n) {
+    const std::size_t chunk = std::min<std::size_t>(n - done, 1 << 20);  // RAND_bytes takes an int
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&out[done]), static_cast<int>(chunk)) != 1) {
+      std::fputs("libchat-server: the OS random generator failed\n", stderr);
+      std::abort();
+    }
+    done += chunk;
+  }
+  return out;
 }
 
 }  // namespace libchat::server

@@ -21,6 +21,16 @@ constexpr std::size_t kMaxGather = 64;
 
 using json = nlohmann::json;
 
+// A view of contiguous buffers as an Asio buffer sequence (copied for free into a write operation).
+struct BufferView {
+  using value_type = asio::const_buffer;
+  using const_iterator = const asio::const_buffer*;
+  const_iterator first;
+  const_iterator last;
+  const_iterator begin() const { return first; }
+  const_iterator end() const { return last; }
+};
+
 // One read buffer per network thread instead of one per connection: an idle
 // connection then holds no read buffer at all.
 char* ThreadReadBuffer(std::size_t& size) {
@@ -59,12 +69,21 @@ WsSession::WsSession(asio::ip::tcp::socket socket, Principal principal, ServerCo
       leftover_(std::move(leftover)),
       last_heard_(std::chrono::steady_clock::now()) {
   context_.counters.ws_connections.fetch_add(1, std::memory_order_relaxed);
+  context_.counters.ws_accepted.fetch_add(1, std::memory_order_relaxed);
 }
 
 WsSession::~WsSession() { context_.counters.ws_connections.fetch_sub(1, std::memory_order_relaxed); }
 
 void WsSession::Start() {
-  context_.hub.Add(shared_from_this());
+  switch (context_.hub.Add(shared_from_this())) {
+    case Hub::AddResult::kAdded:
+      break;
+    case Hub::AddResult::kOverLimit:
+      // Accepted and then refused, so that a browser sees why (a refused upgrade is opaque to it).
+      return Close(ws::close_code::kPolicyViolation, "too many connections for this principal");
+    case Hub::AddResult::kShuttingDown:
+      return Close(ws::close_code::kGoingAway, "server shutting down");
+  }
   SendJson({{"type", "hello"},
             {"data",
              {{"connection_id", connection_id_},
@@ -80,6 +99,8 @@ void WsSession::Start() {
         if (message->opcode == ws::Opcode::kText) HandleText(std::move(message->payload));
       }
     }
+    // An oversized or malformed first frame closes like one that arrives later.
+    if (parser_.failed()) return Close(parser_.close_code(), parser_.error_message());
   }
   Heartbeat();
   ReadLoop();
@@ -137,6 +158,13 @@ void WsSession::OnReadable() {
 
 void WsSession::HandleText(std::string text) {
   json frame = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // Every client frame is a request of the principal and costs one token, malformed ones included. The charge
+  // is an in-memory bucket (the app's limits were cached when the upgrade was charged), so it runs here on
+  // the strand; a refused frame gets its one reply, an error carrying retry_after_s.
+  if (const RateLimitDecision limit = context_.chat.ChargeRequest(principal_); !limit.allowed) {
+    const auto id = frame.is_object() ? frame.find("id") : frame.end();
+    return ReplyRateLimited(id != frame.end() ? *id : json(nullptr), limit, "too many requests");
+  }
   if (frame.is_discarded() || !frame.is_object()) {
     return ReplyError(nullptr, InvalidArgumentError("a frame is a JSON object {type, id?, data?}"));
   }
@@ -156,6 +184,12 @@ void WsSession::HandleText(std::string text) {
   if (command.type == "ping") {
     SendJson({{"type", "pong"}, {"id", command.id}, {"data", json::object()}});
     return;
+  }
+  if (command.type == "send") {
+    // A customer's message also costs a token of its own send bucket (charged on arrival, like over HTTP).
+    if (const RateLimitDecision limit = context_.chat.ChargeSend(principal_); !limit.allowed) {
+      return ReplyRateLimited(command.id, limit, "too many messages from this customer");
+    }
   }
   if (commands_.size() >= kMaxPendingCommands) {
     return ReplyError(command.id, ResourceExhaustedError("too many commands in flight"));
@@ -240,7 +274,10 @@ void WsSession::HandleCommand(Command command) {
     return;
   }
 
-  if (type == "read") {
+  if (type == "read" || type == "ack") {
+    // read: the user has seen messages up to seq (read_seq); ack: the client has received them
+    // (delivered_seq). Both receipts only ever move forward; the reply carries the receipt as stored.
+    const bool read = type == "read";
     auto conversation = ConversationArg(command.data);
     auto seq = SeqArg(command.data, "seq", /*required=*/true);
     if (!conversation.ok() || !seq.ok()) {
@@ -248,7 +285,9 @@ void WsSession::HandleCommand(Command command) {
       return CommandDone();
     }
     OffStrand<Result<Receipt>>(
-        [this, id = *conversation, n = *seq] { return context_.chat.MarkRead(principal_, id, n); },
+        [this, id = *conversation, n = *seq, read] {
+          return read ? context_.chat.MarkRead(principal_, id, n) : context_.chat.MarkDelivered(principal_, id, n);
+        },
         [this, reply_id = command.id](Result<Receipt> result) {
           if (result.ok()) ReplyOk(reply_id, {{"receipt", ToJson(*result)}});
           else ReplyError(reply_id, result.status());
@@ -332,16 +371,26 @@ void WsSession::ReplayPage(const ConversationId& conversation, Command command) 
           ReplyError(command.id, page.status());
           return CommandDone();
         }
+        bool paused = false;
         for (const Message& message : *page) {
           if (message.seq <= sub->second.last_sent) continue;
           sub->second.last_sent = message.seq;
           Enqueue(std::make_shared<const std::string>(ws::EncodeFrame(
               ws::Opcode::kText, json{{"type", "message.created"}, {"data", ToJson(message)}}.dump())));
           if (closing_) return;
+          // A page of large messages can be more than the queue's bound: pause at half of it and go on once
+          // the client has read that, rather than take a client that reads for a slow one (1013).
+          if (2 * queued_bytes_ >= context_.config.ws_max_queued_bytes ||
+              2 * queue_.size() >= context_.config.ws_max_queued_frames) {
+            paused = true;
+            break;
+          }
         }
-        if (static_cast<int>(page->size()) < kReplayPage) return FinishReplay(conversation, std::move(command));
-        // More history: continue once this page has been written, so a long replay
-        // never holds more than one page in memory.
+        if (!paused && static_cast<int>(page->size()) < kReplayPage) {
+          return FinishReplay(conversation, std::move(command));
+        }
+        // More history: continue (from last_sent) once what is queued has been written, so a
+        // long replay never holds more than one page in memory.
         auto next = [this, conversation, command = std::move(command)]() mutable {
           ReplayPage(conversation, std::move(command));
         };
@@ -380,10 +429,14 @@ void WsSession::DeliverOnStrand(const OutboundEvent& out) {
   if (it != subscriptions_.end() && event.message) {
     Subscription& sub = it->second;
     if (sub.replaying) {
-      if (sub.held.size() >= kMaxHeldEvents) {
+      // Held events keep their frames (and events) alive: they count against the same byte bound as the
+      // queue, or a client stalled in a replay would pin every message published meanwhile.
+      if (sub.held.size() >= kMaxHeldEvents ||
+          sub.held_bytes + out.frame->size() > context_.config.ws_max_queued_bytes) {
         context_.counters.ws_slow_consumer_closes.fetch_add(1, std::memory_order_relaxed);
         return Close(ws::close_code::kTryAgainLater, "too far behind");
       }
+      sub.held_bytes += out.frame->size();
       sub.held.push_back(out);
       return;
     }
@@ -392,7 +445,7 @@ void WsSession::DeliverOnStrand(const OutboundEvent& out) {
       sub.last_sent = event.message->seq;
     }
   }
-  Enqueue(out.frame);
+  Enqueue(out.frame, event.published_at.time_since_epoch().count());
 }
 
 // --- writing --------------------------------------------------------------
@@ -407,12 +460,22 @@ void WsSession::ReplyError(const json& id, const Status& status) {
             {"data", {{"code", ErrorCodeFor(status.code())}, {"message", status.message()}}}});
 }
 
+void WsSession::ReplyRateLimited(const json& id, const RateLimitDecision& decision, std::string_view message) {
+  context_.counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
+  SendJson({{"type", "error"},
+            {"id", id},
+            {"data",
+             {{"code", "rate_limited"},
+              {"message", std::string(message) + "; retry in " + std::to_string(decision.retry_after_s) + " s"},
+              {"retry_after_s", decision.retry_after_s}}}});
+}
+
 void WsSession::SendJson(const json& frame) {
   if (closing_) return;
   Enqueue(std::make_shared<const std::string>(ws::EncodeFrame(ws::Opcode::kText, frame.dump())));
 }
 
-void WsSession::Enqueue(Frame frame) {
+void WsSession::Enqueue(Frame frame, std::int64_t published_ms) {
   if (closing_ || torn_down_) return;
   if (queue_.size() >= context_.config.ws_max_queued_frames ||
       queued_bytes_ + frame->size() > context_.config.ws_max_queued_bytes) {
@@ -420,7 +483,7 @@ void WsSession::Enqueue(Frame frame) {
     return Close(ws::close_code::kTryAgainLater, "slow consumer");
   }
   queued_bytes_ += frame->size();
-  queue_.push_back(std::move(frame));
+  queue_.push_back(Queued(std::move(frame), published_ms));
   if (!writing_) WriteLoop();
 }
 
@@ -436,21 +499,41 @@ void WsSession::WriteLoop() {
   }
   writing_ = true;
   in_flight_.clear();
-  std::vector<asio::const_buffer> buffers;
   while (!queue_.empty() && in_flight_.size() < kMaxGather) {
-    queued_bytes_ -= queue_.front()->size();
-    buffers.emplace_back(asio::buffer(*queue_.front()));
+    queued_bytes_ -= queue_.front().frame->size();
     in_flight_.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
-  asio::async_write(socket_, buffers, [self = shared_from_this()](const asio::error_code& ec, std::size_t) {
+  auto on_written = [self = shared_from_this()](const asio::error_code& ec, std::size_t) {
+    if (!ec) self->ObserveWritten();
     self->in_flight_.clear();
     if (ec) {
       self->writing_ = false;
       return self->Teardown();
     }
     self->WriteLoop();
-  });
+  };
+  // async_write copies its buffer sequence into the operation: one frame (the usual case of a live event)
+  // goes as a single buffer, several as a view of write_buffers_, so neither allocates a buffer list.
+  if (in_flight_.size() == 1) {
+    asio::async_write(socket_, asio::buffer(*in_flight_.front().frame), std::move(on_written));
+    return;
+  }
+  write_buffers_.clear();
+  for (const Queued& queued : in_flight_) write_buffers_.push_back(asio::buffer(*queued.frame));
+  asio::async_write(socket_, BufferView{write_buffers_.data(), write_buffers_.data() + write_buffers_.size()},
+                    std::move(on_written));
+}
+
+void WsSession::ObserveWritten() {
+  const std::int64_t now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  for (const Queued& queued : in_flight_) {
+    if (queued.published_ms <= 0) continue;
+    const std::int64_t latency_us = now_us - queued.published_ms * 1000;  // < 0: the clocks disagree
+    context_.counters.publish_to_socket_us.Observe(latency_us > 0 ? static_cast<std::uint64_t>(latency_us) : 0);
+  }
 }
 
 void WsSession::OnDrained() {
@@ -463,7 +546,7 @@ void WsSession::OnDrained() {
 void WsSession::Close(std::uint16_t code, std::string_view reason) {
   if (closing_ || torn_down_) return;
   // Whatever was queued will not be read by a client that is being closed.
-  for (const Frame& frame : queue_) queued_bytes_ -= frame->size();
+  for (const Queued& queued : queue_) queued_bytes_ -= queued.frame->size();
   queue_.clear();
   on_drained_ = nullptr;
   queue_.push_back(std::make_shared<const std::string>(ws::EncodeClose(code, reason.substr(0, 120))));

@@ -4,7 +4,8 @@
 // time, in arrival order, on the worker pool (they call the blocking core) and
 // their replies are posted back. Outgoing frames go through a bounded queue that
 // is flushed with gathered writes; a client that lets it fill up is closed with
-// 1013 instead of being buffered without bound.
+// 1013 instead of being buffered without bound. A session beyond its principal's
+// connection cap (Hub::Add) is closed with 1008 right after the upgrade, without hello.
 //
 // Resume: `subscribe {conversation_id, after_seq}` replays history page by page
 // (the next page is fetched only when the previous one has been written), while
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "libchat/chat.h"
+#include "server/fifo.h"
 #include "server/hub.h"
 #include "server/server_context.h"
 #include "server/ws/codec.h"
@@ -49,10 +51,18 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
  private:
   using Frame = std::shared_ptr<const std::string>;
+  // A frame and, for a live event, its Event::published_at in ms since the epoch (0 otherwise: replies,
+  // replays and pings stay out of the publish-to-socket latency histogram).
+  struct Queued {
+    Queued(Frame f, std::int64_t published = 0) : frame(std::move(f)), published_ms(published) {}  // NOLINT
+    Frame frame;
+    std::int64_t published_ms;
+  };
   struct Subscription {
     std::int64_t last_sent = 0;  // highest message seq sent on this conversation
     bool replaying = true;       // history replay in progress: live events are held
     std::vector<OutboundEvent> held;
+    std::size_t held_bytes = 0;  // the frames in `held`
   };
   struct Command {
     nlohmann::json id;  // echoed in the reply; null when the client gave none
@@ -77,9 +87,13 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void DeliverOnStrand(const OutboundEvent& event);
   void ReplyOk(const nlohmann::json& id, nlohmann::json data);
   void ReplyError(const nlohmann::json& id, const Status& status);
+  // error {code:"rate_limited", message, retry_after_s} for a frame the rate limiter refused; counts it.
+  void ReplyRateLimited(const nlohmann::json& id, const RateLimitDecision& decision, std::string_view message);
   void SendJson(const nlohmann::json& frame);
-  void Enqueue(Frame frame);
+  void Enqueue(Frame frame, std::int64_t published_ms = 0);
   void WriteLoop();
+  // After in_flight_ was written: records the latency of its live events.
+  void ObserveWritten();
   void OnDrained();
   void Close(std::uint16_t code, std::string_view reason);
   void Teardown();
@@ -93,13 +107,16 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   ws::FrameParser parser_;
   std::string leftover_;
 
-  std::deque<Frame> queue_;
+  Fifo<Queued> queue_;  // not std::deque: an idle session then holds no queue storage
   std::size_t queued_bytes_ = 0;
-  std::vector<Frame> in_flight_;  // frames being written; kept alive until the write completes
+  std::vector<Queued> in_flight_;  // frames being written; kept alive until the write completes
+  // The gathered buffers of a write of several frames (a single frame needs none): a member, so that
+  // writes allocate nothing once it has grown.
+  std::vector<asio::const_buffer> write_buffers_;
   bool writing_ = false;
   std::function<void()> on_drained_;  // continues a replay once the queue is empty
 
-  std::deque<Command> commands_;
+  Fifo<Command> commands_;
   bool command_running_ = false;
   std::unordered_map<std::string, Subscription> subscriptions_;
 

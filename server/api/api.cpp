@@ -1,11 +1,17 @@
 #include "server/api/api.h"
 
+#include <algorithm>
+#include <string>
 #include <utility>
 
 #include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "server/api/handler_util.h"
 #include "server/json_codec.h"
+#include "server/ws_tickets.h"
+#include "server/metrics.h"
 
 namespace libchat::server {
 
@@ -37,7 +43,7 @@ const char* ErrorCodeFor(StatusCode code) {
 }
 
 http::Response ErrorResponse(int status, std::string_view code, std::string_view message,
-                             std::string_view request_id) {
+                             std::string_view request_id, std::int64_t retry_after_s) {
   Json error = Json::object();
   error["code"] = code;
   error["message"] = message;
@@ -50,9 +56,25 @@ http::Response ErrorResponse(int status, std::string_view code, std::string_view
   response.headers.push_back({"Content-Type", "application/json"});
   if (!request_id.empty()) response.headers.push_back({"X-Request-Id", std::string(request_id)});
   if (status == 401) response.headers.push_back({"WWW-Authenticate", "Bearer"});
-  if (status == 429) response.headers.push_back({"Retry-After", "1"});
+  if (status == 429) {
+    response.headers.push_back({"Retry-After", std::to_string(std::max<std::int64_t>(1, retry_after_s))});
+  }
   response.body = DumpJson(body);
   return response;
+}
+
+http::Response RateLimitedResponse(const RateLimitDecision& decision, std::string_view message,
+                                   std::string_view request_id) {
+  http::Response response = ErrorResponse(429, "rate_limited", message, request_id, decision.retry_after_s);
+  AddRateLimitHeaders(decision, response);
+  return response;
+}
+
+void AddRateLimitHeaders(const RateLimitDecision& decision, http::Response& response) {
+  if (decision.limit <= 0) return;
+  response.headers.push_back({"RateLimit-Limit", std::to_string(decision.limit)});
+  response.headers.push_back({"RateLimit-Remaining", std::to_string(decision.remaining)});
+  response.headers.push_back({"RateLimit-Reset", std::to_string(decision.reset_s)});
 }
 
 http::Response ErrorResponse(const Status& status, std::string_view request_id) {
@@ -138,6 +160,47 @@ http::Response OpenApi(RequestContext& ctx) {
   return response;
 }
 
+// Equal without a timing side channel: both are hashed first, so neither the position of the first
+// difference nor the token's length shows in the time taken.
+bool SameSecret(std::string_view presented, std::string_view expected) {
+  unsigned char a[SHA256_DIGEST_LENGTH];
+  unsigned char b[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), a);
+  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
+  return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+}
+
+http::Response Metrics(RequestContext& ctx) {
+  if (!ctx.options.render_metrics) return ctx.NotFound("metrics");
+  if (!ctx.options.metrics_token.empty()) {
+    const std::string* authorization = ctx.request.FindHeader("Authorization");
+    const std::string token = authorization == nullptr ? std::string() : BearerToken(*authorization, false);
+    if (!SameSecret(token, ctx.options.metrics_token)) {
+      return ErrorResponse(401, "unauthenticated", "GET /metrics requires the metrics bearer token", ctx.request_id);
+    }
+  }
+  http::Response response;
+  response.headers.push_back({"Content-Type", kMetricsContentType});
+  response.headers.push_back({"Cache-Control", "no-store"});
+  response.body = ctx.options.render_metrics();
+  return response;
+}
+
+// POST /v1/ws/ticket -> 201 {ticket, expires_at}: a single-use ticket for `GET /v1/ws?ticket=`, for
+// the principals that may open a WebSocket (the same ones the upgrade accepts).
+http::Response IssueWsTicket(RequestContext& ctx) {
+  const PrincipalType type = ctx.principal.type;
+  if (type == PrincipalType::kPublishable || type == PrincipalType::kAdmin) {
+    return ctx.Fail(PermissionDeniedError("a session, account, operator or secret-key principal is required"));
+  }
+  auto ticket = ctx.options.ws_tickets->Issue(ctx.principal);
+  if (!ticket.ok()) return ctx.Fail(ticket.status());
+  Json body = Json::object();
+  body["ticket"] = ticket->ticket;
+  body["expires_at"] = FormatTimestamp(ticket->expires_at);
+  return JsonResponse(201, body);
+}
+
 constexpr char kCorsAllowMethods[] = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 constexpr char kCorsAllowHeaders[] =
     "Authorization, Content-Type, Idempotency-Key, X-API-Key, X-Authorization-Key, X-User-Id, X-Request-Id";
@@ -146,19 +209,56 @@ constexpr char kCorsAllowHeaders[] =
 }  // namespace api
 
 // ---------------------------------------------------------------------------
+// Rate limits
+
+namespace {
+
+struct Charged {
+  RateLimitDecision decision;
+  bool send_refused = false;
+};
+
+// One request token, plus one message-send token on routes that post a message (only when the request was
+// allowed). The decision reported is the refused one, or else the tighter of the two.
+Charged ChargeRateLimits(Chat& chat, const Principal& principal, api::Charge charge) {
+  Charged charged{chat.ChargeRequest(principal)};
+  if (!charged.decision.allowed || charge != api::Charge::kMessageSend) return charged;
+  const RateLimitDecision send = chat.ChargeSend(principal);
+  const bool tighter =
+      send.limit > 0 && (charged.decision.limit == 0 || send.remaining < charged.decision.remaining);
+  if (!send.allowed || tighter) {
+    charged.decision = send;
+    charged.send_refused = !send.allowed;
+  }
+  return charged;
+}
+
+std::string RateLimitMessage(const Charged& charged) {
+  return std::string(charged.send_refused ? "too many messages from this customer" : "too many requests") +
+         "; retry in " + std::to_string(charged.decision.retry_after_s) + " s";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
 // Api
 
 Api::Api(Chat& chat, ApiOptions options)
     : chat_(chat),
       options_(std::move(options)),
       started_(std::chrono::steady_clock::now()),
-      routes_(std::make_unique<api::Routes>()) {
+      routes_(std::make_unique<api::Routes>()),
+      idempotency_(options_.idempotency) {
   routes_->router.Add("GET", "/health", api::Route{&api::Health, api::Auth::kNone});
   routes_->router.Add("GET", "/openapi.json", api::Route{&api::OpenApi, api::Auth::kNone});
+  if (!options_.ws_tickets) options_.ws_tickets = std::make_shared<WsTicketStore>();
+  routes_->router.Add("POST", "/v1/ws/ticket", api::Route{&api::IssueWsTicket, api::Auth::kRequired});
+  routes_->router.Add("GET", "/metrics", api::Route{&api::Metrics, api::Auth::kNone});
   api::AddAccountRoutes(*routes_);
   api::AddAppRoutes(*routes_);
   api::AddSdkRoutes(*routes_);
   api::AddConversationRoutes(*routes_);
+  api::AddMemberRoutes(*routes_);
 }
 
 Api::~Api() = default;
@@ -177,7 +277,9 @@ void Api::AddCorsHeaders(const http::Request& request, http::Response& response)
   if (origin == nullptr || !OriginAllowed(*origin)) return;
   response.headers.push_back({"Access-Control-Allow-Origin", *origin});
   response.headers.push_back({"Vary", "Origin"});
-  response.headers.push_back({"Access-Control-Expose-Headers", "X-Request-Id, WWW-Authenticate, Retry-After"});
+  response.headers.push_back(
+      {"Access-Control-Expose-Headers", "X-Request-Id, WWW-Authenticate, Retry-After, Idempotent-Replayed, "
+                                        "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"});
 }
 
 http::Response Api::Dispatch(const http::Request& request, const std::string& request_id) {
@@ -214,12 +316,27 @@ http::Response Api::Dispatch(const http::Request& request, const std::string& re
   }
 
   api::RequestContext ctx{chat_, options_, request, request_id, started_, match.params, Principal()};
+  RateLimitDecision limit;
   if (match.handler->auth == api::Auth::kRequired) {
     auto principal = chat_.Authenticate(CredentialsFrom(request));
     if (!principal.ok()) return ErrorResponse(principal.status(), request_id);
     ctx.principal = std::move(principal).value();
+    // Exactly once per request, right after authentication and before any other work.
+    const Charged charged = ChargeRateLimits(chat_, ctx.principal, match.handler->charge);
+    limit = charged.decision;
+    if (!limit.allowed) {
+      if (options_.rate_limited_count != nullptr) options_.rate_limited_count->fetch_add(1, std::memory_order_relaxed);
+      return RateLimitedResponse(limit, RateLimitMessage(charged), request_id);
+    }
   }
-  return match.handler->handler(ctx);
+  const std::string* idempotency_key = match.handler->auth == api::Auth::kRequired && request.method == "POST"
+                                           ? request.FindHeader("Idempotency-Key")
+                                           : nullptr;
+  http::Response response = idempotency_key != nullptr
+                                ? api::RunIdempotent(idempotency_, ctx, *idempotency_key, match.handler->handler)
+                                : match.handler->handler(ctx);
+  AddRateLimitHeaders(limit, response);
+  return response;
 }
 
 http::Response Api::Handle(const http::Request& request, const std::string& request_id) {

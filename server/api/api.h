@@ -3,28 +3,47 @@
 // facade blocks until writes are durable) and writes back the response.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "libchat/chat.h"
+#include "server/api/idempotency.h"
 #include "server/http/request.h"
 
 namespace libchat::server {
+
+class WsTicketStore;
 
 struct ApiOptions {
   std::string version;                       // reported by /health
   std::vector<std::string> allowed_origins;  // CORS; empty = no CORS headers at all; "*" = any origin
   std::string openapi_json;                  // served verbatim at GET /openapi.json (empty -> 404)
+  // POST /v1/ws/ticket issues into this store; the transport redeems from the same one on
+  // `GET /v1/ws?ticket=`. Null: the Api makes its own (tickets nobody redeems, for hosts without WebSockets).
+  std::shared_ptr<WsTicketStore> ws_tickets;
+  // Renders GET /metrics (Prometheus text format 0.0.4, server/metrics.h); empty -> 404. Called on request
+  // threads, possibly concurrently.
+  std::function<std::string()> render_metrics;
+  // When not empty, GET /metrics requires "Authorization: Bearer <metrics_token>" (compared in constant time).
+  std::string metrics_token;
+  // Idempotency-Key on authenticated POSTs (server/api/idempotency.h): bounds, TTL, clock.
+  api::IdempotencyOptions idempotency;
+  // Incremented on every request refused with 429 rate_limited (Chat::ChargeRequest / ChargeSend); may be null.
+  std::atomic<std::uint64_t>* rate_limited_count = nullptr;
 };
 
 namespace api {
 struct Routes;
 }  // namespace api
 
-// Thread-safe: Handle may run on many threads at once (it keeps no per-request state in the object).
+// Thread-safe: Handle may run on many threads at once (its only mutable state, the Idempotency-Key cache,
+// locks itself).
 class Api {
  public:
   Api(Chat& chat, ApiOptions options);  // records the start time for uptime_s
@@ -48,12 +67,20 @@ class Api {
   ApiOptions options_;
   std::chrono::steady_clock::time_point started_;
   std::unique_ptr<api::Routes> routes_;
+  api::IdempotencyCache idempotency_;
 };
 
 // {"error":{"code","message","request_id"}} with Content-Type and X-Request-Id (when request_id is not
-// empty); a 401 also gets "WWW-Authenticate: Bearer" and a 429 "Retry-After: 1".
+// empty); a 401 also gets "WWW-Authenticate: Bearer" and a 429 "Retry-After: <retry_after_s>" (1 unless a
+// limiter computed the wait).
 http::Response ErrorResponse(int status, std::string_view code, std::string_view message,
-                             std::string_view request_id);
+                             std::string_view request_id, std::int64_t retry_after_s = 1);
+// The 429 rate_limited answer to a refused charge: Retry-After from the decision, and its RateLimit-* headers.
+http::Response RateLimitedResponse(const RateLimitDecision& decision, std::string_view message,
+                                   std::string_view request_id);
+// "RateLimit-Limit", "RateLimit-Remaining" and "RateLimit-Reset" (seconds until the bucket is full) of a
+// decision that a limit applied to (limit > 0); nothing for an unlimited one.
+void AddRateLimitHeaders(const RateLimitDecision& decision, http::Response& response);
 // The error response for a non-OK Status: HttpStatusFor / ErrorCodeFor, and the Status message except for
 // kInternal, whose details never leave the process ("internal error").
 http::Response ErrorResponse(const Status& status, std::string_view request_id);

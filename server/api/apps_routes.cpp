@@ -12,6 +12,31 @@ std::optional<AppId> AppParam(const RequestContext& ctx) {
   return AppId(std::string(raw));
 }
 
+// A rate in the "limits" object: any JSON number (integers and fractions); range checks are the core's.
+std::optional<double> ReadRate(const Json& limits, const char* field, FieldReader& fields) {
+  auto it = limits.find(field);
+  if (it == limits.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) {
+    fields.Fail(std::string("limits.") + field + " must be a number");
+    return std::nullopt;
+  }
+  return it->get<double>();
+}
+
+// The optional "limits" object {requests_per_s, burst, customer_sends_per_min}: the app's overrides of the
+// server's rate limits. It is taken as a whole: a member left out is 0, the server's default.
+std::optional<AppLimits> ReadLimits(FieldReader& fields) {
+  const Json* object = fields.OptionalObject("limits");
+  if (object == nullptr) return std::nullopt;
+  AppLimits limits;
+  FieldReader nested(*object, "limits.");
+  limits.requests_per_s = ReadRate(*object, "requests_per_s", nested).value_or(0);
+  limits.burst = nested.OptionalNonNegativeInt("burst").value_or(0);
+  limits.customer_sends_per_min = ReadRate(*object, "customer_sends_per_min", nested).value_or(0);
+  if (!nested.ok()) fields.Fail(nested.status().message());
+  return limits;
+}
+
 http::Response CreateApp(RequestContext& ctx) {
   auto body = ParseBodyObject(ctx.request);
   if (!body.ok()) return ctx.Fail(body.status());
@@ -21,6 +46,7 @@ http::Response CreateApp(RequestContext& ctx) {
   request.theme_json = fields.OptionalObjectText("theme");
   request.prechat_json = fields.OptionalArrayText("prechat");
   request.identity_verification = fields.OptionalBool("identity_verification").value_or(false);
+  request.limits = ReadLimits(fields);
   if (!fields.ok()) return ctx.Fail(fields.status());
   auto created = ctx.chat.CreateApp(ctx.principal, request);
   if (!created.ok()) return ctx.Fail(created.status());
@@ -65,6 +91,7 @@ http::Response UpdateApp(RequestContext& ctx) {
   update.theme_json = fields.OptionalObjectText("theme");
   update.prechat_json = fields.OptionalArrayText("prechat");
   update.identity_verification = fields.OptionalBool("identity_verification");
+  update.limits = ReadLimits(fields);
   if (!fields.ok()) return ctx.Fail(fields.status());
   auto app = ctx.chat.UpdateApp(ctx.principal, *id, update);
   if (!app.ok()) return ctx.Fail(app.status());

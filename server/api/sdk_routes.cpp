@@ -100,7 +100,7 @@ http::Response GetConversation(RequestContext& ctx) {
 void AddSdkRoutes(Routes& routes) {
   routes.router.Add("GET", "/v1/sdk/config", Route{&GetConfig, Auth::kRequired});
   routes.router.Add("POST", "/v1/sdk/sessions", Route{&CreateSession, Auth::kRequired});
-  routes.router.Add("POST", "/v1/sdk/messages", Route{&SendMessage, Auth::kRequired});
+  routes.router.Add("POST", "/v1/sdk/messages", Route{&SendMessage, Auth::kRequired, Charge::kMessageSend});
   routes.router.Add("GET", "/v1/sdk/conversations", Route{&ListOwnConversations, Auth::kRequired});
   routes.router.Add("GET", "/v1/sdk/conversations/{id}", Route{&GetConversation, Auth::kRequired});
   routes.router.Add("GET", "/v1/sdk/conversations/{id}/messages", Route{&ListMessagesRoute, Auth::kRequired});

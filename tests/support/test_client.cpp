@@ -509,6 +509,16 @@ std::optional<std::string> WsClient::ReceiveText(std::chrono::milliseconds timeo
   }
 }
 
+void WsClient::Abort(bool reset) {
+  if (fd_ >= 0 && reset) {
+    const linger abortive{1, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abortive, sizeof(abortive));
+  }
+  pending_.clear();
+  peer_gone_ = true;
+  Drop();
+}
+
 void WsClient::Close(std::uint16_t code) {
   if (fd_ < 0) return;
   SendCloseOnce(code);

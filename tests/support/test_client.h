@@ -84,6 +84,9 @@ class WsClient {
   bool closed() const { return fd_ < 0 || peer_gone_; }
   // Sends a close frame (once) and waits briefly for the server's close before dropping the connection.
   void Close(std::uint16_t code = 1000);
+  // Drops the TCP connection without a close frame, as a crashed client or a lost network would: a plain
+  // close (FIN), or with `reset` an RST (SO_LINGER 0), which also discards whatever the client had not read.
+  void Abort(bool reset = false);
 
  private:
   void SendCloseOnce(std::uint16_t code);

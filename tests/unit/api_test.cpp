@@ -260,7 +260,9 @@ TEST_CASE("api: apps create, list, get, update, rotate, delete", "[api]") {
   CHECK(body["app"]["prechat"][0]["question"] == "Your name?");
   CHECK(body["app"]["identity_verification"] == true);
   CHECK(body["app"]["created_at"].is_string());
-  CHECK(body["app"].size() == 9);  // id, account_id, name, publishable_key, theme, prechat, iv, created, updated
+  CHECK(body["app"]["limits"] == Json{{"requests_per_s", 0}, {"burst", 0}, {"customer_sends_per_min", 0}});
+  // id, account_id, name, publishable_key, theme, prechat, identity_verification, limits, created_at, updated_at
+  CHECK(body["app"].size() == 10);
 
   Response got = h.Get("/v1/apps/" + app_id, {Bearer(owner.token)});
   REQUIRE(got.status == 200);

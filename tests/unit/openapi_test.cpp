@@ -27,7 +27,9 @@
 #include "catch.h"
 #include "server/api/handler_util.h"
 #include "server/api/router.h"
+#include "server/metrics.h"
 #include "server/openapi_document.h"
+#include "server/server_context.h"
 
 namespace libchat::test {
 namespace {
@@ -135,6 +137,7 @@ std::set<RouteKey> RegisteredRoutes() {
   server::api::AddAppRoutes(routes);
   server::api::AddSdkRoutes(routes);
   server::api::AddConversationRoutes(routes);
+  server::api::AddMemberRoutes(routes);
   std::set<RouteKey> out;
   for (const auto& [method, pattern] : routes.router.RouteTable()) out.emplace(method, NormalizePath(pattern));
   return out;
@@ -142,7 +145,8 @@ std::set<RouteKey> RegisteredRoutes() {
 
 // Routes the Api constructor registers itself rather than through an Add*Routes group; the running-Api check
 // below makes sure this list is complete for every path the contract names.
-const std::set<RouteKey> kApiOwnRoutes = {{"GET", "/health"}, {"GET", "/openapi.json"}};
+const std::set<RouteKey> kApiOwnRoutes = {
+    {"GET", "/health"}, {"GET", "/metrics"}, {"GET", "/openapi.json"}, {"POST", "/v1/ws/ticket"}};
 // Handled by the network layer before the Api sees the request (server/http_connection.cpp).
 const std::set<RouteKey> kTransportRoutes = {{"GET", "/v1/ws"}};
 
@@ -523,7 +527,15 @@ class LiveChecker {
     REQUIRE(documented != nullptr);
     documented = Deref(doc_, documented);
     REQUIRE(documented != nullptr);
-    if (documented->contains("content")) {
+    if (documented->contains("content") && documented->at("content").contains("text/plain")) {
+      // GET /metrics: the documented media type, and a body of the documented (string) schema.
+      const std::string* type = ResponseHeader(response, "Content-Type");
+      CHECK((type != nullptr && type->rfind("text/plain", 0) == 0));
+      const std::vector<std::string> errors =
+          validator_.Validate(documented->at("content").at("text/plain").at("schema"), Json(response.body));
+      INFO(Join(errors));
+      CHECK(errors.empty());
+    } else if (documented->contains("content")) {
       const Json& media = documented->at("content").at("application/json");
       const Json body = BodyJson(response);
       REQUIRE_FALSE(body.is_discarded());
@@ -703,7 +715,10 @@ TEST_CASE("openapi: references, security, operation ids, parameters and success 
         REQUIRE(response != nullptr);
         CHECK(response->contains("description"));
         if (response->contains("content")) {
-          const Json& media = response->at("content").at("application/json");
+          // JSON everywhere but GET /metrics (Prometheus text).
+          const Json& content = response->at("content");
+          const Json& media = content.contains("application/json") ? content.at("application/json")
+                                                                    : content.at("text/plain");
           CHECK(media.contains("schema"));
           CHECK((media.contains("example") || (media.contains("examples") && !media["examples"].empty())));
         }
@@ -814,6 +829,8 @@ TEST_CASE("openapi: real API responses match the documented schemas", "[openapi]
   const Json doc = LoadDocument();
   server::ApiOptions options = ApiHarness::DefaultApiOptions();
   options.openapi_json = std::string(server::OpenApiDocument());
+  server::ServerCounters counters;
+  options.render_metrics = [&counters] { return server::RenderServerMetrics(counters, StoreMetrics(), "test"); };
   ApiHarness h(options);
   LiveChecker live(doc);
 
@@ -830,6 +847,7 @@ TEST_CASE("openapi: real API responses match the documented schemas", "[openapi]
   // Operations
   CHECK(call("GET", "/health").status == 200);
   CHECK(call("GET", "/openapi.json").status == 200);
+  CHECK(call("GET", "/metrics").status == 200);
 
   // Accounts
   const Json credentials = {{"email", "ada@example.com"}, {"password", "correct horse battery"}};
@@ -938,6 +956,46 @@ TEST_CASE("openapi: real API responses match the documented schemas", "[openapi]
   CHECK(call("POST", conv + "/read", Json{{"seq", 99}}, {owner}).status == 400);
   CHECK(call("POST", conv + "/typing", Json{{"state", "stop"}}, {owner}).status == 204);
   CHECK(call("GET", conv, Json(), {owner}).status == 200);
+
+  // dm, group, channel, members, edits
+  Response customer_me = call("GET", "/v1/sdk/conversations/" + conversation, Json(), {customer});
+  const std::string customer_id = json_of(customer_me)["customer_id"].get<std::string>();
+  Response group = call("POST", inbox,
+                        Json{{"type", "group"}, {"name", "Beta testers"},
+                             {"members", Json::array({customer_id, Json{{"external_id", "user-7"}, {"role", "admin"}}})}},
+                        {owner});
+  REQUIRE(group.status == 201);
+  const std::string group_path = "/v1/conversations/" + json_of(group)["id"].get<std::string>();
+  Response dm = call("POST", inbox, Json{{"type", "dm"}, {"members", Json::array({customer_id})}}, {owner});
+  CHECK(dm.status == 201);
+  CHECK(call("POST", inbox, Json{{"type", "dm"}, {"members", Json::array({customer_id})}}, {owner}).status == 200);
+  CHECK(call("POST", inbox, Json{{"type", "support"}, {"members", Json::array()}}, {owner}).status == 400);
+  CHECK(call("POST", inbox, Json{{"type", "group"}, {"members", Json::array({"cus_nobody"})}}, {owner}).status ==
+        404);
+  CHECK(call("GET", group_path + "/members", Json(), {customer}).status == 200);
+  Response added = call("POST", group_path + "/members", Json{{"external_id", "user-8"}}, {owner});
+  REQUIRE(added.status == 201);
+  const std::string added_id = json_of(added)["id"].get<std::string>();
+  CHECK(call("POST", group_path + "/members", Json{{"id", added_id}, {"role", "admin"}}, {owner}).status == 200);
+  CHECK(call("POST", group_path + "/members", Json{{"id", added_id}}, {customer}).status == 403);
+  CHECK(call("DELETE", group_path + "/members/" + added_id, Json(), {owner}).status == 204);
+  CHECK(call("DELETE", group_path + "/members/" + added_id, Json(), {owner}).status == 404);
+  Response posted = call("POST", group_path + "/messages", Json{{"text", "Welcome!"}}, {owner});
+  REQUIRE(posted.status == 201);
+  const std::string posted_path = group_path + "/messages/" + json_of(posted)["message"]["id"].get<std::string>();
+  CHECK(call("PATCH", posted_path, Json{{"text", "Welcome, all!"}}, {owner}).status == 200);
+  CHECK(call("PATCH", posted_path, Json{{"text", "hijack"}}, {customer}).status == 403);
+  CHECK(call("PATCH", posted_path, Json{{"text", 5}}, {owner}).status == 400);
+  CHECK(call("DELETE", posted_path, Json(), {customer}).status == 403);
+  CHECK(call("DELETE", posted_path, Json(), {owner}).status == 200);
+  CHECK(call("PATCH", posted_path, Json{{"text", "again"}}, {owner}).status == 409);
+  CHECK(call("GET", group_path, Json(), {owner}).status == 200);
+
+  // WebSocket tickets
+  CHECK(call("POST", "/v1/ws/ticket", Json(), {owner}).status == 201);
+  CHECK(call("POST", "/v1/ws/ticket", Json(), {customer}).status == 201);
+  CHECK(call("POST", "/v1/ws/ticket", Json(), {publishable}).status == 403);
+  CHECK(call("POST", "/v1/ws/ticket").status == 401);
 
   // Store failures: the documented 503 shapes.
   h.store->list_messages_error = static_cast<int>(StatusCode::kUnavailable);
