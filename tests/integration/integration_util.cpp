@@ -141,4 +141,22 @@ bool IsType(const Json& frame, const std::string& type) {
   return it != frame.end() && it->is_string() && it->get_ref<const std::string&>() == type;
 }
 
+std::vector<Json> History(HttpClient& http, const Tenant& tenant, const std::string& conversation_id) {
+  std::vector<Json> all;
+  std::int64_t after = 0;
+  for (int page = 0; page < 1000; ++page) {
+    HttpResult listed = http.Request(
+        "GET", "/v1/conversations/" + conversation_id + "/messages?limit=200&after_seq=" + std::to_string(after), {},
+        Bearer(tenant.token));
+    INFO(Describe(listed));
+    REQUIRE(listed.status == 200);
+    const Json body = BodyJson(listed);
+    REQUIRE(body["data"].is_array());
+    if (body["data"].empty()) break;
+    for (const Json& message : body["data"]) all.push_back(message);
+    after = body["data"].back().value("seq", after);
+  }
+  return all;
+}
+
 }  // namespace libchat::testing_support

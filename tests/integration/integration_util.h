@@ -46,6 +46,9 @@ struct CustomerSession {
 };
 CustomerSession StartConversation(HttpClient& http, const Tenant& tenant, const std::string& text);
 
+// Every message of a conversation as the tenant's account reads it, paged by after_seq (REQUIREs success).
+std::vector<Json> History(HttpClient& http, const Tenant& tenant, const std::string& conversation_id);
+
 // CHECKs that `result` is an error of the contract: `status`, a JSON body {"error":{"code":`code`,
 // "message":…,"request_id":…}} with non-empty strings. `code` empty: any code.
 void CheckError(const HttpResult& result, int status, const std::string& code = {});

@@ -57,25 +57,6 @@ SupportConversation CreateSession(HttpClient& http, const Tenant& tenant, int in
   return conversation;
 }
 
-// Every message of a conversation, paged by after_seq.
-std::vector<Json> History(HttpClient& http, const Tenant& tenant, const std::string& conversation_id) {
-  std::vector<Json> all;
-  std::int64_t after = 0;
-  for (int page = 0; page < 1000; ++page) {
-    HttpResult listed = http.Request(
-        "GET", "/v1/conversations/" + conversation_id + "/messages?limit=200&after_seq=" + std::to_string(after), {},
-        Bearer(tenant.token));
-    INFO(Describe(listed));
-    REQUIRE(listed.status == 200);
-    const Json body = BodyJson(listed);
-    REQUIRE(body["data"].is_array());
-    if (body["data"].empty()) break;
-    for (const Json& message : body["data"]) all.push_back(message);
-    after = body["data"].back().value("seq", after);
-  }
-  return all;
-}
-
 // --- senders ----------------------------------------------------------------------------------------------
 
 struct Sent {

@@ -175,24 +175,6 @@ std::vector<Message> Messages(Store& store, const ConversationId& id, std::optio
   return LIBCHAT_VALUE(store.ListMessages(query));
 }
 
-// Every page of a listing, following next_cursor; fails on a runaway loop.
-std::vector<std::string> ListAllConversationIds(Store& store, ConversationQuery query, int* pages) {
-  std::vector<std::string> ids;
-  *pages = 0;
-  query.cursor.clear();
-  while (true) {
-    Page<Conversation> page = List(store, query);
-    ++*pages;
-    REQUIRE(*pages < 100);
-    REQUIRE(static_cast<int>(page.data.size()) <= query.limit);
-    for (const auto& c : page.data) ids.push_back(c.id.str());
-    if (page.next_cursor.empty()) break;
-    REQUIRE(static_cast<int>(page.data.size()) == query.limit);  // only the last page may be short
-    query.cursor = page.next_cursor;
-  }
-  return ids;
-}
-
 // ---------------------------------------------------------------------------
 // settings
 

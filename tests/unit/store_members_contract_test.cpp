@@ -123,24 +123,6 @@ std::vector<Message> History(Store& store, const ConversationId& id) {
   return LIBCHAT_VALUE(store.ListMessages(query));
 }
 
-// Every page of a member's listing, following next_cursor; fails on a runaway loop.
-std::vector<std::string> ListAllIds(Store& store, ConversationQuery query, int* pages) {
-  std::vector<std::string> ids;
-  *pages = 0;
-  query.cursor.clear();
-  while (true) {
-    Page<Conversation> page = LIBCHAT_VALUE(store.ListConversations(query));
-    ++*pages;
-    REQUIRE(*pages < 100);
-    REQUIRE(static_cast<int>(page.data.size()) <= query.limit);
-    for (const auto& c : page.data) ids.push_back(c.id.str());
-    if (page.next_cursor.empty()) break;
-    REQUIRE(static_cast<int>(page.data.size()) == query.limit);  // only the last page may be short
-    query.cursor = page.next_cursor;
-  }
-  return ids;
-}
-
 // ---------------------------------------------------------------------------
 // members
 
@@ -406,7 +388,7 @@ STORE_TEST("conversations: member_id lists exactly the member's conversations, n
     INFO("limit " << limit);
     query.limit = limit;
     int pages = 0;
-    CHECK(ListAllIds(store, query, &pages) == want);
+    CHECK(ListAllConversationIds(store, query, &pages) == want);
     CHECK(pages == (9 + limit - 1) / limit);  // a full last page has no next_cursor
   }
 
@@ -418,7 +400,7 @@ STORE_TEST("conversations: member_id lists exactly the member's conversations, n
     if (std::get<2>(e) == ConversationType::kChannel) channels.push_back(std::get<1>(e));
   }
   int pages = 0;
-  CHECK(ListAllIds(store, query, &pages) == channels);
+  CHECK(ListAllConversationIds(store, query, &pages) == channels);
   query.type.reset();
 
   // Leaving removes a conversation from the listing; new activity moves one to the front.
@@ -430,7 +412,7 @@ STORE_TEST("conversations: member_id lists exactly the member's conversations, n
   Append(store, m);
   std::rotate(want.rbegin(), want.rbegin() + 1, want.rend());
   query.limit = 3;
-  CHECK(ListAllIds(store, query, &pages) == want);
+  CHECK(ListAllConversationIds(store, query, &pages) == want);
 
   // The viewer's read state is filled in member listings too.
   query.viewer_id = a;

@@ -181,4 +181,22 @@ class RecordFactory {
   int counter_ = 0;
 };
 
+// Every page of a conversation listing, following next_cursor; fails on a runaway loop.
+inline std::vector<std::string> ListAllConversationIds(Store& store, ConversationQuery query, int* pages) {
+  std::vector<std::string> ids;
+  *pages = 0;
+  query.cursor.clear();
+  while (true) {
+    Page<Conversation> page = LIBCHAT_VALUE(store.ListConversations(query));
+    ++*pages;
+    REQUIRE(*pages < 100);
+    REQUIRE(static_cast<int>(page.data.size()) <= query.limit);
+    for (const auto& c : page.data) ids.push_back(c.id.str());
+    if (page.next_cursor.empty()) break;
+    REQUIRE(static_cast<int>(page.data.size()) == query.limit);  // only the last page may be short
+    query.cursor = page.next_cursor;
+  }
+  return ids;
+}
+
 }  // namespace libchat::test
