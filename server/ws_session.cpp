@@ -68,6 +68,8 @@ WsSession::WsSession(asio::ip::tcp::socket socket, Principal principal, ServerCo
       parser_(context.config.ws_max_message_bytes, /*require_mask=*/true),
       leftover_(std::move(leftover)),
       last_heard_(std::chrono::steady_clock::now()) {
+  const auto executor = socket_.get_executor();  // get_executor() returns a copy: keep it while reading it
+  if (const auto* strand = executor.target<Strand>()) strand_ = *strand;
   context_.counters.ws_connections.fetch_add(1, std::memory_order_relaxed);
   context_.counters.ws_accepted.fetch_add(1, std::memory_order_relaxed);
 }
@@ -419,7 +421,14 @@ void WsSession::FinishReplay(const ConversationId& conversation, Command command
 // --- events ---------------------------------------------------------------
 
 void WsSession::Deliver(const OutboundEvent& event) {
-  asio::post(socket_.get_executor(), [self = shared_from_this(), event] { self->DeliverOnStrand(event); });
+  auto deliver = [self = shared_from_this(), event] { self->DeliverOnStrand(event); };
+  // Posting to the strand itself skips copying the socket's any_io_executor and its type erasure: an
+  // allocation and several indirect calls per recipient of every event.
+  if (strand_) {
+    asio::post(*strand_, std::move(deliver));
+    return;
+  }
+  asio::post(socket_.get_executor(), std::move(deliver));
 }
 
 void WsSession::DeliverOnStrand(const OutboundEvent& out) {

@@ -17,11 +17,13 @@
 
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 #include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -100,6 +102,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void Heartbeat();
 
   asio::ip::tcp::socket socket_;
+  // The socket's executor when it is a strand of an io_context, as under Server (Deliver posts to it).
+  using Strand = asio::strand<asio::io_context::executor_type>;
+  std::optional<Strand> strand_;
   asio::steady_timer heartbeat_;
   Principal principal_;
   ServerContext& context_;
