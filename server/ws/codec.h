@@ -4,10 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "server/fifo.h"
 
 namespace libchat::server::ws {
 
@@ -62,7 +63,7 @@ class FrameParser {
   bool failed_ = false;
   std::uint16_t close_code_ = 0;
   std::string error_message_;
-  std::deque<Message> ready_;
+  Fifo<Message> ready_;  // owns no memory until a message is ready (one per idle connection)
 
   // Current frame header.
   unsigned char header_[14] = {};
