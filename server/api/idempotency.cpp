@@ -233,6 +233,12 @@ http::Response RunIdempotent(IdempotencyCache& cache, RequestContext& ctx, std::
   if (idempotency_key.empty() || idempotency_key.size() > kMaxIdempotencyKeyBytes) {
     return ctx.Fail("Idempotency-Key must be 1 to " + std::to_string(kMaxIdempotencyKeyBytes) + " bytes");
   }
+  if (ctx.principal.type == PrincipalType::kPublishable && idempotency_key.size() < kMinPublicIdempotencyKeyBytes) {
+    // Everyone holding the public key shares one scope: a short key could be guessed and its response
+    // (a new customer's session token) replayed to someone else.
+    return ctx.Fail("with a publishable key, Idempotency-Key must be at least " +
+                    std::to_string(kMinPublicIdempotencyKeyBytes) + " bytes (use a UUID v4)");
+  }
   IdempotencyCache::Ticket ticket =
       cache.Begin(IdempotencyScopeKey(ctx.principal, idempotency_key), RequestFingerprint(ctx.request));
   switch (ticket.outcome()) {

@@ -5,7 +5,8 @@
 // Scope: keys are per caller. The cache key is (principal type, principal id, app id, Idempotency-Key), so two
 // principals using the same key never see each other's responses. Callers holding only a publishable key
 // (`pk_…`, embedded in public pages) all share the app's scope: for them the key must be unguessable (a UUID v4),
-// as anyone presenting the same key and the same body gets the original response, session token included.
+// as anyone presenting the same key and the same body gets the original response, session token included; keys
+// shorter than kMinPublicIdempotencyKeyBytes are refused with 400 for them.
 //
 // Durability: keys live in this process only. A restart forgets them, and so does eviction: the cache is bounded
 // by entry count and by stored bytes (oldest first out) and entries expire after a TTL (24 h by default). A retry
@@ -31,6 +32,8 @@ namespace libchat::server::api {
 
 // Idempotency-Key values are opaque; these are the only rules (anything else is 400 invalid_argument).
 inline constexpr std::size_t kMaxIdempotencyKeyBytes = 255;
+// Shortest key accepted from callers holding only a publishable key (a UUID v4 has 36 characters).
+inline constexpr std::size_t kMinPublicIdempotencyKeyBytes = 16;
 
 struct IdempotencyOptions {
   std::size_t max_entries = 100'000;        // stored responses

@@ -367,6 +367,27 @@ TEST_CASE("api idempotency: POST messages with a key appends one message", "[api
   CHECK(ResponseHeader(as_server, "Idempotent-Replayed") == nullptr);
 }
 
+TEST_CASE("api idempotency: a publishable key's first message is deduplicated, and its key must be long",
+          "[api][idempotency]") {
+  ApiHarness h;
+  auto owner = h.Register("owner@example.com");
+  auto app = h.CreateApp(owner);
+  const Json first_message = {{"text", "Where is my order?"}};
+  // Everyone holding the public key shares its scope: a guessable key is refused before anything runs.
+  Response short_key = h.Send("POST", "/v1/sdk/messages", first_message, {ApiKey(app.publishable_key), Key("k1")});
+  CHECK(short_key.status == 400);
+  const std::string uuid = "0b8e8f1e-5c1a-4c55-9a53-3f7c2f1d9e21";
+  Response first = h.Send("POST", "/v1/sdk/messages", first_message, {ApiKey(app.publishable_key), Key(uuid)});
+  REQUIRE(first.status == 201);
+  Response retry = h.Send("POST", "/v1/sdk/messages", first_message, {ApiKey(app.publishable_key), Key(uuid)});
+  REQUIRE(retry.status == 201);
+  CHECK(ResponseHeader(retry, "Idempotent-Replayed") != nullptr);
+  CHECK(BodyJson(retry)["conversation_id"] == BodyJson(first)["conversation_id"]);
+  Response inbox = h.Get("/v1/apps/" + app.id + "/conversations", {Bearer(owner.token)});
+  REQUIRE(inbox.status == 200);
+  CHECK(BodyJson(inbox)["data"].size() == 1);  // one customer, one conversation, despite the retry
+}
+
 TEST_CASE("api idempotency: key validation, errors replayed with their own request id, scope of the hook",
           "[api][idempotency]") {
   ApiHarness h;
