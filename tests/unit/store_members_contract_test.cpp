@@ -23,10 +23,6 @@ using namespace libchat::test;  // NOLINT
 #define STORE_TEST(name, tags) \
   TEMPLATE_TEST_CASE("store contract: " name, "[store][members]" tags, MemoryBackend, SqliteBackend)
 
-std::int64_t Ms(Timestamp t) { return t.time_since_epoch().count(); }
-std::optional<std::int64_t> Ms(const std::optional<Timestamp>& t) {
-  return t ? std::optional<std::int64_t>(Ms(*t)) : std::nullopt;
-}
 
 Sender CustomerSender(const std::string& id) { return Sender{SenderType::kCustomer, id}; }
 
@@ -99,21 +95,6 @@ void CheckSameMember(const Member& got, const Member& want) {
   CHECK(got.id == want.id);
   CHECK(got.role == want.role);
   CHECK(Ms(got.joined_at) == Ms(want.joined_at));
-}
-
-void CheckSameMessage(const Message& got, const Message& want) {
-  CHECK(got.id.str() == want.id.str());
-  CHECK(got.conversation_id.str() == want.conversation_id.str());
-  CHECK(got.app_id.str() == want.app_id.str());
-  CHECK(got.seq == want.seq);
-  CHECK(got.sender.type == want.sender.type);
-  CHECK(got.sender.id == want.sender.id);
-  CHECK(got.text == want.text);
-  CHECK(got.metadata_json == want.metadata_json);
-  CHECK(got.client_msg_id == want.client_msg_id);
-  CHECK(Ms(got.created_at) == Ms(want.created_at));
-  CHECK(Ms(got.edited_at) == Ms(want.edited_at));
-  CHECK(got.deleted == want.deleted);
 }
 
 std::vector<Message> History(Store& store, const ConversationId& id) {

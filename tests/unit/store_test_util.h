@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -197,6 +198,28 @@ inline std::vector<std::string> ListAllConversationIds(Store& store, Conversatio
     query.cursor = page.next_cursor;
   }
   return ids;
+}
+
+// Timestamps as milliseconds, so that failures print numbers.
+inline std::int64_t Ms(Timestamp t) { return t.time_since_epoch().count(); }
+inline std::optional<std::int64_t> Ms(const std::optional<Timestamp>& t) {
+  return t ? std::optional<std::int64_t>(Ms(*t)) : std::nullopt;
+}
+
+// Every field of a stored message equals the expected one.
+inline void CheckSameMessage(const Message& got, const Message& want) {
+  CHECK(got.id.str() == want.id.str());
+  CHECK(got.conversation_id.str() == want.conversation_id.str());
+  CHECK(got.app_id.str() == want.app_id.str());
+  CHECK(got.seq == want.seq);
+  CHECK(got.sender.type == want.sender.type);
+  CHECK(got.sender.id == want.sender.id);
+  CHECK(got.text == want.text);
+  CHECK(got.metadata_json == want.metadata_json);
+  CHECK(got.client_msg_id == want.client_msg_id);
+  CHECK(Ms(got.created_at) == Ms(want.created_at));
+  CHECK(Ms(got.edited_at) == Ms(want.edited_at));
+  CHECK(got.deleted == want.deleted);
 }
 
 }  // namespace libchat::test
