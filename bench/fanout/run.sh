@@ -63,34 +63,9 @@ bench_bin="$BUILD_DIR/bench/fanout_bench"
 [ -x "$server_bin" ] && [ -x "$bench_bin" ] || die "missing $server_bin or $bench_bin after the build"
 
 # --- server on a fresh database
-mkdir -p "$DB_DIR"
-work="$(mktemp -d "$DB_DIR/fanout_bench.XXXXXX")"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 300); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-  fi
-  if [ "$KEEP" = "1" ]; then log "run.sh: kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A cheap password hash: the bench registers one account, and Argon2's default
-# memory cost would only inflate the server's baseline memory.
-# shellcheck disable=SC2086  # SERVER_WRAPPER and SERVER_ARGS are lists of words
-$SERVER_WRAPPER "$server_bin" --listen 127.0.0.1:0 --db "$work/bench.db" --password-memory-kib 8192 $SERVER_ARGS \
-  >"$work/server.log" 2>&1 &
-server_pid=$!
-port=""
-for _ in $(seq 600); do
-  port="$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p' "$work/server.log" | head -n1)"
-  [ -n "$port" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; die "the server exited"; }
-  sleep 0.1
-done
-[ -n "$port" ] || { cat "$work/server.log" >&2; die "the server did not report its port"; }
+# shellcheck source=../bench_server.sh
+. "$root/bench/bench_server.sh"
+start_bench_server "$server_bin" fanout_bench
 # Under a wrapper the pid of interest is the server itself, not the wrapper.
 measured_pid="$server_pid"
 if [ -n "$SERVER_WRAPPER" ]; then
