@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build}
 PACKAGES=(build-essential cmake ninja-build pkg-config
           libasio-dev libfmt-dev nlohmann-json3-dev libsqlite3-dev libssl-dev libargon2-dev
-          libcurl4-openssl-dev catch2 curl jq python3)
+          libcurl4-openssl-dev catch2 curl jq python3 python3-aiosmtpd openssl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -260,6 +260,110 @@ Json ToJson(const Receipt& receipt) {
   return j;
 }
 
+namespace {
+Json StringOrNull(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
+}  // namespace
+
+Json ToJson(const WebhookEndpoint& webhook) {
+  Json j = Json::object();
+  j["id"] = webhook.id.str();
+  j["app_id"] = webhook.app_id.str();
+  j["url"] = webhook.url;
+  j["events"] = webhook.events;
+  j["enabled"] = webhook.enabled;
+  j["disabled_reason"] = StringOrNull(webhook.disabled_reason);
+  j["previous_secret_expires_at"] = TimeOrNull(webhook.previous_secret_expires_at);
+  j["created_at"] = FormatTimestamp(webhook.created_at);
+  j["updated_at"] = FormatTimestamp(webhook.updated_at);
+  return j;
+}
+
+Json ToJson(const DeliveryAttempt& attempt) {
+  Json j = Json::object();
+  j["number"] = attempt.number;
+  j["at"] = FormatTimestamp(attempt.at);
+  j["status_code"] = attempt.status_code == 0 ? Json(nullptr) : Json(attempt.status_code);
+  j["error"] = StringOrNull(attempt.error);
+  j["latency_ms"] = attempt.latency_ms;
+  return j;
+}
+
+Json ToJson(const Delivery& delivery) {
+  Json j = Json::object();
+  j["id"] = delivery.id.str();
+  j["app_id"] = delivery.app_id.str();
+  j["channel"] = DeliveryChannelName(delivery.channel);
+  j["kind"] = delivery.kind;
+  j["status"] = DeliveryStatusName(delivery.status);
+  j["webhook_id"] = StringOrNull(delivery.webhook_id.str());
+  j["recipient_id"] = StringOrNull(delivery.recipient_id);
+  j["to_email"] = StringOrNull(delivery.to_email);
+  j["conversation_id"] = StringOrNull(delivery.conversation_id.str());
+  j["message_id"] = StringOrNull(delivery.message_id.str());
+  j["notification_id"] = StringOrNull(delivery.notification_id.str());
+  j["priority"] = NotificationPriorityName(delivery.priority);
+  j["attempt_count"] = delivery.attempt_count;
+  j["next_attempt_at"] = delivery.status == DeliveryStatus::kPending
+                             ? Json(FormatTimestamp(delivery.next_attempt_at))
+                             : Json(nullptr);
+  j["last_error"] = StringOrNull(delivery.last_error);
+  j["created_at"] = FormatTimestamp(delivery.created_at);
+  j["updated_at"] = FormatTimestamp(delivery.updated_at);
+  Json attempts = Json::array();
+  for (const DeliveryAttempt& attempt : delivery.attempts) attempts.push_back(ToJson(attempt));
+  j["attempts"] = std::move(attempts);
+  return j;
+}
+
+Json ToJson(const Notification& notification) {
+  Json j = Json::object();
+  j["id"] = notification.id.str();
+  j["app_id"] = notification.app_id.str();
+  Json to = Json::object();
+  if (!notification.customer_ids.empty()) {
+    Json ids = Json::array();
+    for (const CustomerId& id : notification.customer_ids) ids.push_back(id.str());
+    to["customer_ids"] = std::move(ids);
+  }
+  if (!notification.conversation_id.empty()) to["conversation_id"] = notification.conversation_id.str();
+  if (!notification.email.empty()) to["email"] = notification.email;
+  j["to"] = std::move(to);
+  Json channels = Json::array();
+  for (DeliveryChannel channel : notification.channels) channels.push_back(DeliveryChannelName(channel));
+  j["channels"] = std::move(channels);
+  j["subject"] = notification.subject;
+  j["body"] = notification.body;
+  j["html"] = StringOrNull(notification.html);
+  j["priority"] = NotificationPriorityName(notification.priority);
+  j["scheduled_at"] = TimeOrNull(notification.scheduled_at);
+  if (notification.fallback) {
+    Json fallback = Json::object();
+    fallback["after_s"] = notification.fallback->after.count();
+    fallback["channel"] = DeliveryChannelName(notification.fallback->channel);
+    fallback["to_email"] = StringOrNull(notification.fallback->to_email);
+    j["fallback"] = std::move(fallback);
+  } else {
+    j["fallback"] = nullptr;
+  }
+  j["status"] = NotificationStatusName(notification.status);
+  j["created_at"] = FormatTimestamp(notification.created_at);
+  j["updated_at"] = FormatTimestamp(notification.updated_at);
+  Json deliveries = Json::array();
+  for (const Delivery& delivery : notification.deliveries) deliveries.push_back(ToJson(delivery));
+  j["deliveries"] = std::move(deliveries);
+  return j;
+}
+
+Json ToJson(const DeliveryPolicy& policy) {
+  Json j = Json::object();
+  Json channels = Json::array();
+  for (DeliveryChannel channel : policy.channels) channels.push_back(DeliveryChannelName(channel));
+  j["channels"] = std::move(channels);
+  j["offline_after_s"] = policy.offline_after.count();
+  j["email_fallback_after_s"] = policy.email_fallback_after.count();
+  return j;
+}
+
 Json ToJson(const Principal& principal) {
   Json j = Json::object();
   j["type"] = PrincipalTypeName(principal.type);
@@ -312,6 +416,9 @@ std::string EventFrameText(const Event& event) {
       break;
     case EventType::kPresence:
       if (event.presence) data = ToJson(*event.presence);
+      break;
+    case EventType::kNotification:
+      if (event.notification) data = ToJson(*event.notification);
       break;
   }
   frame["data"] = std::move(data);

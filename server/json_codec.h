@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "libchat/delivery.h"
 #include "libchat/providers/bus.h"
 #include "libchat/types.h"
 
@@ -40,6 +41,20 @@ nlohmann::json ToJson(const Principal& principal);
 nlohmann::json ToJson(const TypingState& typing);
 // {type, id}; id is null for the system sender.
 nlohmann::json ToJson(const Sender& sender);
+// {id, app_id, url, events, enabled, disabled_reason, previous_secret_expires_at, created_at, updated_at}.
+// Never a secret.
+nlohmann::json ToJson(const WebhookEndpoint& webhook);
+// {number, at, status_code (null when none), error (null when none), latency_ms}
+nlohmann::json ToJson(const DeliveryAttempt& attempt);
+// {id, app_id, channel, kind, status, webhook_id, recipient_id, to_email, conversation_id, message_id,
+//  notification_id, priority, attempt_count, next_attempt_at (null unless pending), last_error, created_at,
+//  updated_at, attempts[]}
+nlohmann::json ToJson(const Delivery& delivery);
+// {id, app_id, to{customer_ids?, conversation_id?, email?}, channels, subject, body, html, priority, scheduled_at,
+//  fallback {after_s, channel, to_email}|null, status, created_at, updated_at, deliveries[] (when read alone)}
+nlohmann::json ToJson(const Notification& notification);
+// {channels, offline_after_s, email_fallback_after_s}
+nlohmann::json ToJson(const DeliveryPolicy& policy);
 
 // The WebSocket frame text of an event: {"type":"message.created","data":{…}}. data is the message for
 // message.*, the conversation for conversation.*, the receipt for receipt and the typing state for typing

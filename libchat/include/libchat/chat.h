@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "libchat/delivery.h"
 #include "libchat/options.h"
 #include "libchat/providers/bus.h"
 #include "libchat/status.h"
@@ -207,6 +208,54 @@ struct TokenInfo {
   std::string error;  // why it is not valid
 };
 
+struct WebhookCreate {
+  std::string url;                  // http(s); must not resolve to a private address (see DeliveryOptions)
+  std::vector<std::string> events;  // non-empty subset of WebhookEventTypes()
+};
+
+struct WebhookUpdate {
+  std::optional<std::string> url;
+  std::optional<std::vector<std::string>> events;
+  std::optional<bool> enabled;  // true re-enables an endpoint disabled by a 410
+};
+
+// The secret is shown here once (on creation and rotation) and never again.
+struct CreatedWebhook {
+  WebhookEndpoint webhook;
+  std::string secret;  // "whsec_…"
+};
+
+struct DeliveryFilter {
+  std::optional<WebhookId> webhook_id;
+  std::optional<DeliveryStatus> status;
+  std::optional<DeliveryChannel> channel;
+  std::string cursor;
+  int limit = 50;  // 1..200
+};
+
+// An app's email provider as the API shows it: secret values are never
+// returned, only the names of the secret fields that are set.
+struct EmailProviderSettings {
+  EmailProviderConfig config;  // without secret fields
+  std::vector<std::string> secrets_set;
+  Timestamp updated_at;
+};
+
+struct NotificationRequest {
+  // Recipients: exactly one of customer_ids (customers of the app), conversation_id
+  // (its customer) or email (an address; email channel only).
+  std::vector<CustomerId> customer_ids;
+  ConversationId conversation_id;
+  std::string email;
+  std::vector<DeliveryChannel> channels;  // websocket, webhook, email; at least one
+  std::string subject;                    // required for email
+  std::string body;                       // required
+  std::string html;
+  NotificationPriority priority = NotificationPriority::kNormal;
+  std::optional<Timestamp> scheduled_at;  // not before: delivered from then on
+  std::optional<NotificationFallback> fallback;
+};
+
 class Chat {
  public:
   // Opens (and migrates) the store, loads or generates the JWT secret.
@@ -301,6 +350,54 @@ class Chat {
   // Charges one message send of a customer against its own bucket (customer_sends_per_min); independent of
   // the app's request bucket. Always allowed for other principals.
   RateLimitDecision ChargeSend(const Principal& principal);
+
+  // --- webhooks (the app's team: its account or its server)
+  Result<CreatedWebhook> CreateWebhook(const Principal& principal, const AppId& app, const WebhookCreate& request);
+  Result<std::vector<WebhookEndpoint>> ListWebhooks(const Principal& principal, const AppId& app);
+  Result<WebhookEndpoint> GetWebhook(const Principal& principal, const AppId& app, const WebhookId& id);
+  Result<WebhookEndpoint> UpdateWebhook(const Principal& principal, const AppId& app, const WebhookId& id,
+                                        const WebhookUpdate& update);
+  // A new secret; the previous one keeps signing (both signatures are sent) for 24 hours.
+  Result<CreatedWebhook> RotateWebhookSecret(const Principal& principal, const AppId& app, const WebhookId& id);
+  Status DeleteWebhook(const Principal& principal, const AppId& app, const WebhookId& id);
+
+  // --- the outbox as the app's team sees it
+  Result<Page<Delivery>> ListDeliveries(const Principal& principal, const AppId& app, const DeliveryFilter& filter);
+  Result<Delivery> GetDelivery(const Principal& principal, const AppId& app, const DeliveryId& id);
+  // Sends a finished delivery again (failed, delivered, skipped), keeping its id
+  // and attempts; kFailedPrecondition while it is pending or when it was cancelled.
+  Result<Delivery> RetryDelivery(const Principal& principal, const AppId& app, const DeliveryId& id);
+
+  // --- per-app email provider and delivery policy (the app's owning account)
+  Result<EmailProviderSettings> GetEmailProvider(const Principal& principal, const AppId& app);
+  // Replaces the settings; a secret field left out keeps its stored value when
+  // the type is unchanged. Secrets are sealed with the secrets key before they are stored.
+  Result<EmailProviderSettings> PutEmailProvider(const Principal& principal, const AppId& app,
+                                                 const EmailProviderConfig& config);
+  Status DeleteEmailProvider(const Principal& principal, const AppId& app);
+  Result<DeliveryPolicy> GetDeliveryPolicy(const Principal& principal, const AppId& app);
+  Result<DeliveryPolicy> PutDeliveryPolicy(const Principal& principal, const AppId& app,
+                                           const DeliveryPolicy& policy);
+
+  // --- notifications (the app's team)
+  // Queues the notification: nothing is marked delivered until a channel delivered it.
+  Result<Notification> CreateNotification(const Principal& principal, const AppId& app,
+                                          const NotificationRequest& request);
+  Result<Notification> GetNotification(const Principal& principal, const AppId& app, const NotificationId& id);
+  // kFailedPrecondition unless pending.
+  Result<Notification> CancelNotification(const Principal& principal, const AppId& app, const NotificationId& id);
+  // Sends a failed notification's failed deliveries again; kFailedPrecondition unless failed.
+  Result<Notification> RetryNotification(const Principal& principal, const AppId& app, const NotificationId& id);
+
+  // --- the delivery worker
+  // Claims up to `limit` due deliveries and runs each on the calling thread:
+  // the policy chain for gated ones, then the provider, then the attempt is
+  // recorded and the next one scheduled (or the delivery dead-lettered).
+  // Returns how many were claimed. Blocks on the network: call it from worker
+  // threads (the reference server runs a small pool), never from an event loop.
+  Result<int> ProcessDueDeliveries(int limit = 16);
+  // When the next pending delivery is due (nullopt: none), so a worker can sleep until then.
+  Result<std::optional<Timestamp>> NextDeliveryDue();
 
   // --- operations
   // OK when the store can commit a write now.

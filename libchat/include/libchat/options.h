@@ -4,12 +4,18 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "libchat/delivery_policy.h"
 #include "libchat/providers/bus.h"
 #include "libchat/providers/clock.h"
+#include "libchat/providers/email.h"
+#include "libchat/providers/http_client.h"
 #include "libchat/providers/store.h"
+#include "libchat/providers/webhook.h"
 
 namespace libchat {
 
@@ -35,6 +41,47 @@ struct RateLimitOptions {
   double customer_sends_per_min = 0;
   // Most messages one customer may send at once. Default: 0, meaning max(1, ceil(customer_sends_per_min)).
   std::int64_t customer_send_burst = 0;
+};
+
+// External delivery: the outbox worker, webhooks and email (see Chat::ProcessDueDeliveries).
+struct DeliveryOptions {
+  // Delay before each attempt of an external delivery, the first one included;
+  // after the last attempt fails the delivery is dead-lettered. Each delay gets
+  // +-20% jitter and is raised to a receiver's Retry-After.
+  // Default: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+  std::vector<std::chrono::milliseconds> retry_schedule{
+      std::chrono::milliseconds(0),        std::chrono::seconds(5), std::chrono::minutes(5),
+      std::chrono::minutes(30),            std::chrono::hours(2),   std::chrono::hours(5),
+      std::chrono::hours(10),              std::chrono::hours(10)};
+  // Webhook request timeout. Default: 15 s.
+  std::chrono::milliseconds webhook_timeout{15000};
+  // How long a claimed delivery stays invisible to other workers; a worker that
+  // dies mid-send lets it come back after this. Default: 2 min (> any timeout).
+  std::chrono::milliseconds claim_lease{std::chrono::minutes(2)};
+  // CIDR networks that webhook and email targets may resolve to even though they
+  // are private, loopback or link-local ("127.0.0.0/8", "::1/128"). Default: none:
+  // such targets are refused (SSRF protection).
+  std::vector<std::string> allowed_private_networks;
+  // Verify TLS certificates of webhook receivers and email APIs. Default: true.
+  bool verify_tls = true;
+  // Outbound HTTP. Default: nullptr, meaning NewCurlHttpClient() with the two settings above.
+  std::shared_ptr<HttpClient> http_client;
+  // Webhook sending. Default: nullptr, meaning NewHttpWebhookSender(http_client).
+  std::shared_ptr<WebhookSender> webhook_sender;
+  // Builds an app's email provider from its configuration. Default: empty,
+  // meaning NewEmailProvider(config, http_client). A host (or a test) returns
+  // its own provider here, e.g. a testing::RecordingEmailProvider.
+  std::function<Result<std::shared_ptr<EmailProvider>>(const EmailProviderConfig&)> email_provider_factory;
+  // Steps run after the built-in ones (see delivery_policy.h). Default: none.
+  std::vector<std::shared_ptr<const PolicyStep>> policy_steps;
+  // Key for AES-256-GCM encryption of provider credentials and webhook secrets
+  // at rest: exactly 32 bytes. Default: empty, meaning the key in
+  // `secrets_key_file`, created with a random key (mode 0600) when absent.
+  std::string secrets_key;
+  // Default: empty, meaning "<sqlite.path>.key" when libchat opens its own SQLite
+  // store; with a host-supplied store and neither setting, a random key is used
+  // for this process only (fine for in-memory stores, not for persistent ones).
+  std::string secrets_key_file;
 };
 
 struct Options {
@@ -67,6 +114,9 @@ struct Options {
 
   // Default: see RateLimitOptions (no limits).
   RateLimitOptions rate_limits;
+
+  // Default: see DeliveryOptions.
+  DeliveryOptions delivery;
 
   // Largest message text in bytes of UTF-8. Default: 32768.
   std::size_t max_message_bytes = 32 * 1024;

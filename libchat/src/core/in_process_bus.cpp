@@ -18,6 +18,7 @@ const char* EventTypeName(EventType type) {
     case EventType::kReceipt: return "receipt";
     case EventType::kTyping: return "typing";
     case EventType::kPresence: return "presence";
+    case EventType::kNotification: return "notification";
   }
   return "unknown";
 }

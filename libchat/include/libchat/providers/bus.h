@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "libchat/delivery.h"
 #include "libchat/types.h"
 
 namespace libchat {
@@ -26,6 +27,7 @@ enum class EventType {
   kReceipt,
   kTyping,
   kPresence,
+  kNotification,
 };
 // Wire name: "message.created", "conversation.updated", "receipt", "typing", ...
 const char* EventTypeName(EventType type);
@@ -57,6 +59,7 @@ struct Event {
   std::optional<Receipt> receipt;            // receipt
   std::optional<TypingState> typing;         // typing
   std::optional<PresenceState> presence;     // presence (conversation_id is empty)
+  std::optional<Notification> notification; // notification (deliveries not filled)
   // When the core published it; used for publish-to-socket latency.
   Timestamp published_at;
 };

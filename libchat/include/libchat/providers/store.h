@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "libchat/delivery.h"
 #include "libchat/status.h"
 #include "libchat/types.h"
 
@@ -63,18 +64,25 @@ struct MessageQuery {
   int limit = 50;
 };
 
+
+struct AppendResult {
+  Message message;            // as stored (the original one when deduplicated)
+  Conversation conversation;  // after the append: last_seq, last_message, status, times
+  bool created = false;       // false: (conversation, sender, client_msg_id) already existed
+};
+
 struct AppendRequest {
   // Fully formed by the core except `seq`, which the store assigns.
   Message message;
   // When true and the conversation is resolved or snoozed, it becomes open again
   // (and snoozed_until is cleared) in the same transaction.
   bool reopen = false;
-};
-
-struct AppendResult {
-  Message message;            // as stored (the original one when deduplicated)
-  Conversation conversation;  // after the append: last_seq, last_message, status, times
-  bool created = false;       // false: (conversation, sender, client_msg_id) already existed
+  // Optional. Called inside the write transaction once the message is appended
+  // (not when deduplicated), with the message and conversation as they will be
+  // committed; the deliveries it returns are enqueued in the same transaction,
+  // so an external delivery exists exactly when its message does. Must not
+  // block and must not call back into the Store.
+  std::function<std::vector<Delivery>(const AppendResult&)> outbox;
 };
 
 // An edit or a delete of a stored message. The message row is changed to its
@@ -89,6 +97,8 @@ struct MessageRevision {
   std::optional<std::string> text;           // edits: the new text, or unchanged when absent
   std::optional<std::string> metadata_json;  // edits: the new metadata, or unchanged when absent
   Timestamp at;
+  // Enqueued in the same transaction as the change (message.updated webhooks).
+  std::vector<Delivery> outbox;
 };
 
 // Called once for each newly appended message after its transaction committed,
@@ -113,6 +123,39 @@ struct StoreMetrics {
   std::uint64_t write_queue = 0;     // write operations waiting right now
   // Commits per bucket of kBatchBucketBounds (+Inf last), NOT cumulative.
   std::array<std::uint64_t, kBatchBuckets> commit_batch_sizes{};
+};
+
+// A webhook endpoint with its signing secrets, sealed (AES-256-GCM) by the core:
+// the store never sees a secret in clear.
+struct StoredWebhook {
+  WebhookEndpoint endpoint;
+  std::string secret_sealed;
+  std::string previous_secret_sealed;  // during a rotation, until endpoint.previous_secret_expires_at
+};
+
+struct DeliveryQuery {
+  AppId app_id;
+  std::optional<WebhookId> webhook_id;
+  std::optional<NotificationId> notification_id;
+  std::optional<DeliveryStatus> status;
+  std::optional<DeliveryChannel> channel;
+  std::string cursor;  // opaque, from a previous Page::next_cursor
+  int limit = 50;      // 1..200, validated by the core
+};
+
+// The outcome of an attempt or of a policy decision, applied to one delivery.
+struct DeliveryUpdate {
+  DeliveryId id;
+  // kFailedPrecondition (and nothing changes) unless the stored status is this.
+  DeliveryStatus expected_status = DeliveryStatus::kPending;
+  DeliveryStatus status = DeliveryStatus::kPending;
+  Timestamp next_attempt_at;  // the due time when status stays kPending
+  std::string last_error;
+  // When set, appended to the delivery's attempts and attempt_count becomes attempt->number.
+  std::optional<DeliveryAttempt> attempt;
+  Timestamp updated_at;
+  // Enqueued in the same transaction (e.g. notification.failed webhooks).
+  std::vector<Delivery> enqueue;
 };
 
 class Store {
@@ -203,6 +246,66 @@ class Store {
                                          Timestamp now) = 0;
   // A zero receipt when the member has none yet.
   virtual Result<Receipt> GetReceipt(const ConversationId& conversation, std::string_view member_id) = 0;
+
+  // --- outbox in the same transaction as the change that caused it
+  // CreateConversation / UpdateConversation, plus `outbox` enqueued atomically with it.
+  virtual Status CreateConversationAndEnqueue(const Conversation& conversation,
+                                              const std::vector<Delivery>& outbox) = 0;
+  virtual Status UpdateConversationAndEnqueue(const Conversation& conversation,
+                                              const std::vector<Delivery>& outbox) = 0;
+
+  // --- webhook endpoints
+  virtual Status CreateWebhook(const StoredWebhook& webhook) = 0;
+  virtual Result<StoredWebhook> GetWebhook(const WebhookId& id) = 0;
+  // The app's endpoints, oldest first.
+  virtual Result<std::vector<StoredWebhook>> ListWebhooks(const AppId& app) = 0;
+  // Replaces url, events, enabled, disabled_reason, both secrets,
+  // previous_secret_expires_at and updated_at.
+  virtual Status UpdateWebhook(const StoredWebhook& webhook) = 0;
+  // Deletes the endpoint and cancels its pending deliveries; past deliveries stay listed.
+  virtual Status DeleteWebhook(const WebhookId& id) = 0;
+
+  // --- per-app settings: small documents under a key ("delivery_policy", "email_provider")
+  virtual Result<std::optional<std::string>> GetAppSetting(const AppId& app, std::string_view key) = 0;
+  // Creates or replaces; an empty value deletes the key.
+  virtual Status PutAppSetting(const AppId& app, std::string_view key, std::string_view value) = 0;
+
+  // --- outbox: deliveries and their attempts
+  // All in one transaction (ids are unique: kAlreadyExists).
+  virtual Status EnqueueDeliveries(const std::vector<Delivery>& deliveries) = 0;
+  // Atomically takes up to `limit` pending deliveries with next_attempt_at <= now,
+  // highest priority first, then earliest due, and moves their next_attempt_at to
+  // `lease_until`, so concurrent claimers never get the same one and a claimer
+  // that dies lets them come back at lease_until. Attempts are not filled.
+  virtual Result<std::vector<Delivery>> ClaimDueDeliveries(Timestamp now, Timestamp lease_until, int limit) = 0;
+  // kNotFound; kFailedPrecondition when the stored status is not update.expected_status.
+  virtual Status UpdateDelivery(const DeliveryUpdate& update) = 0;
+  // With its attempts.
+  virtual Result<Delivery> GetDelivery(const DeliveryId& id) = 0;
+  // Newest first (created_at desc, id desc), each with its attempts.
+  virtual Result<Page<Delivery>> ListDeliveries(const DeliveryQuery& query) = 0;
+  // Makes the pending deliveries of `recipient_id` on `channel` due at `now`
+  // (a recipient came online); returns how many.
+  virtual Result<int> WakeDeliveries(std::string_view recipient_id, DeliveryChannel channel, Timestamp now) = 0;
+  // The earliest next_attempt_at of any pending delivery (nullopt: none), so a worker can sleep until then.
+  virtual Result<std::optional<Timestamp>> NextDeliveryDue() = 0;
+
+  // --- notifications
+  // The notification and its deliveries, in one transaction.
+  virtual Status CreateNotification(const Notification& notification, const std::vector<Delivery>& deliveries) = 0;
+  // With its deliveries (oldest first) and their attempts.
+  virtual Result<Notification> GetNotification(const NotificationId& id) = 0;
+  // Compare-and-set of the status (kFailedPrecondition when it is not `expected`),
+  // with `enqueue` in the same transaction.
+  virtual Status UpdateNotificationStatus(const NotificationId& id, NotificationStatus expected,
+                                          NotificationStatus status, Timestamp at,
+                                          const std::vector<Delivery>& enqueue) = 0;
+  // A pending notification becomes cancelled and its pending deliveries too;
+  // kFailedPrecondition unless it was pending.
+  virtual Status CancelNotification(const NotificationId& id, Timestamp at) = 0;
+  // A failed notification becomes pending again and its failed deliveries are
+  // due at `at` (their attempts are kept); kFailedPrecondition unless it was failed.
+  virtual Status RetryNotification(const NotificationId& id, Timestamp at) = 0;
 
   // --- health: OK when a write transaction can commit right now.
   virtual Status CheckWritable() = 0;
