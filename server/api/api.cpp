@@ -32,6 +32,7 @@ int HttpStatusFor(StatusCode code) {
     case StatusCode::kFailedPrecondition: return 409;
     case StatusCode::kResourceExhausted: return 429;
     case StatusCode::kUnavailable: return 503;
+    case StatusCode::kDeadlineExceeded: return 504;
     case StatusCode::kInternal: return 500;
   }
   return 500;
@@ -259,6 +260,7 @@ Api::Api(Chat& chat, ApiOptions options)
   api::AddSdkRoutes(*routes_);
   api::AddConversationRoutes(*routes_);
   api::AddMemberRoutes(*routes_);
+  api::AddDeliveryRoutes(*routes_);
 }
 
 Api::~Api() = default;

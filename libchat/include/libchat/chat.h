@@ -368,7 +368,7 @@ class Chat {
   // and attempts; kFailedPrecondition while it is pending or when it was cancelled.
   Result<Delivery> RetryDelivery(const Principal& principal, const AppId& app, const DeliveryId& id);
 
-  // --- per-app email provider and delivery policy (the app's owning account)
+  // --- per-app email provider and delivery policy (the app's team)
   Result<EmailProviderSettings> GetEmailProvider(const Principal& principal, const AppId& app);
   // Replaces the settings; a secret field left out keeps its stored value when
   // the type is unchanged. Secrets are sealed with the secrets key before they are stored.

@@ -36,7 +36,8 @@ std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view text);
 
 // Webhook event types an endpoint may subscribe to.
 // "message.created", "message.updated", "message.deleted", "message.offline",
-// "conversation.created", "conversation.updated", "notification.delivered", "notification.failed".
+// "conversation.created", "conversation.updated", "notification" (a notification sent on the
+// webhook channel), "notification.delivered", "notification.failed".
 const std::vector<std::string>& WebhookEventTypes();
 
 struct WebhookEndpoint {

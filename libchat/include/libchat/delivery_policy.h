@@ -50,8 +50,9 @@ struct PolicyContext {
   std::int64_t recipient_read_seq = 0;
   // The address the email would go to ("" when the recipient has none).
   std::string recipient_email;
-  // Notification fallbacks: true once the notification was delivered on its primary channel.
-  bool primary_delivered = false;
+  // Notifications: true once another delivery of the same notification reached
+  // this recipient (its primary channel, or its fallback).
+  bool already_delivered = false;
 };
 
 // Thread-safety: Decide may be called concurrently from several delivery
@@ -69,7 +70,8 @@ class PolicyStep {
 //     offline, deferred until it has been offline for offline_after.
 //  3. "still-unread": the email fallback only while the recipient has not read the message.
 //  4. "has-email": email only to a recipient with an address.
-//  5. "primary-undelivered": a notification's fallback only if the primary channel did not deliver.
+//  5. "not-yet-delivered": a notification delivery only while no other delivery
+//     of it reached the recipient (the fallback after the primary, or the other way round).
 std::vector<std::shared_ptr<const PolicyStep>> BuiltInPolicySteps();
 
 // Runs `steps` in order; the first non-continue decision wins.

@@ -23,6 +23,7 @@ enum class StatusCode {
   kResourceExhausted,  // 429: a rate limit, quota or bounded queue is full
   kFailedPrecondition, // 412/422-ish: the system is not in a state that allows this
   kUnavailable,        // 503: the store or a provider cannot serve right now
+  kDeadlineExceeded,   // 504: an outbound call (a webhook, an email API) did not answer in time
   kInternal,           // 500: a bug or an invariant broken inside libchat
 };
 
@@ -67,6 +68,7 @@ Status AbortedError(std::string message);
 Status ResourceExhaustedError(std::string message);
 Status FailedPreconditionError(std::string message);
 Status UnavailableError(std::string message);
+Status DeadlineExceededError(std::string message);
 Status InternalError(std::string message);
 
 // Either a T or a non-OK Status.

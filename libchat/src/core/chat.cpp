@@ -45,6 +45,7 @@ Result<std::unique_ptr<Chat>> Chat::Open(Options options) {
   auto impl = std::make_unique<Impl>();
   if (!options.store) {
     LIBCHAT_ASSIGN_OR_RETURN(options.store, OpenSqliteStore(options.sqlite));
+    impl->store_is_default_sqlite = true;
   }
   if (!options.bus) options.bus = NewInProcessBus();
   if (!options.clock) options.clock = NewSystemClock();
@@ -64,6 +65,7 @@ Result<std::unique_ptr<Chat>> Chat::Open(Options options) {
   LIBCHAT_ASSIGN_OR_RETURN(impl->decoy_password_hash,
                            internal::HashPassword(internal::RandomAlnum(24), options.password_hashing));
   impl->options = std::move(options);
+  LIBCHAT_RETURN_IF_ERROR(impl->OpenDelivery());
   return std::unique_ptr<Chat>(new Chat(std::move(impl)));
 }
 

@@ -10,8 +10,11 @@
 #include <vector>
 
 #include "core/entity_locks.h"
+#include "core/presence_book.h"
 #include "core/rate_limiter.h"
+#include "transport/address_policy.h"
 #include "util/crypto.h"
+#include "util/secret_box.h"
 #include "libchat/chat.h"
 
 namespace libchat {
@@ -26,6 +29,17 @@ struct MemberList {
     auto it = index.find(std::string(id));
     return it == index.end() ? nullptr : &members[it->second];
   }
+};
+
+// What an app asked for beyond the socket, cached per app (delivery_config.cpp).
+struct AppDeliveryConfig {
+  std::vector<WebhookEndpoint> webhooks;  // enabled endpoints only
+  DeliveryPolicy policy;                  // the default when the app set none
+  bool has_email_provider = false;
+
+  // True when an enabled endpoint subscribes to `event_type`.
+  bool Wants(std::string_view event_type) const;
+  bool PolicyUses(DeliveryChannel channel) const;
 };
 
 struct Chat::Impl {
@@ -124,6 +138,50 @@ struct Chat::Impl {
   // Moves the principal's receipt forward and tells the other members.
   Result<Receipt> AdvanceReceipt(const Principal& principal, const ConversationId& id, std::int64_t seq, bool read);
 
+  // --- delivery beyond the socket (delivery_config.cpp, outbox.cpp, webhooks.cpp, notifications.cpp,
+  // delivery_worker.cpp)
+  bool store_is_default_sqlite = false;  // Chat::Open opened the store itself (secrets key file next to it)
+  std::optional<internal::SecretBox> secret_box;  // seals webhook secrets and provider credentials
+  internal::NetworkAllowlist outbound_allowlist;  // private networks webhook targets may reach
+  std::vector<std::shared_ptr<const PolicyStep>> policy_steps;  // built-in, then the host's
+  internal::PresenceBook presence;
+  std::mutex jitter_mutex;
+  std::uint64_t jitter_state = 0;  // xorshift state for retry jitter, seeded from the CSPRNG
+
+  Status OpenDelivery();  // Chat::Open's part: secrets key, HTTP client, sender, steps
+  Result<std::shared_ptr<const AppDeliveryConfig>> DeliveryConfigOf(const AppId& app);
+  void ForgetDeliveryConfig(const AppId& app);
+  // The app's email provider, built from its stored (sealed) configuration, with its From
+  // address; kNotFound when none.
+  struct AppEmail {
+    std::shared_ptr<EmailProvider> provider;
+    std::string from;
+  };
+  Result<AppEmail> EmailProviderOf(const AppId& app);
+  Result<EmailProviderConfig> LoadEmailProviderConfig(const AppId& app, Timestamp* updated_at);
+
+  // Outbox rows (not yet stored) for an event: one per enabled endpoint subscribed to it.
+  static std::vector<Delivery> WebhookDeliveries(const AppDeliveryConfig& config, const AppId& app,
+                                                 const std::string& event_type, const std::string& body,
+                                                 Timestamp now);
+  // The deliveries a new message causes (webhooks, message.offline, email fallback),
+  // built inside the append's transaction; empty std::function when nothing can apply.
+  std::function<std::vector<Delivery>(const AppendResult&)> MessageOutbox(
+      std::shared_ptr<const AppDeliveryConfig> config, const Principal& sender, const Conversation& conversation,
+      const std::vector<std::string>& audience, bool may_reopen);
+  // conversation.created / conversation.updated webhooks for `conversation`.
+  Result<std::vector<Delivery>> ConversationOutbox(const Conversation& conversation, const std::string& event_type);
+  // Creates / updates the conversation with its webhooks in the same transaction.
+  Status CreateConversationWithWebhooks(const Conversation& conversation);
+  Status UpdateConversationWithWebhooks(const Conversation& conversation);
+
+  // The next due time after a failed attempt number `attempt` (1-based), or nullopt to dead-letter.
+  std::optional<Timestamp> NextRetryAt(int attempt, Timestamp now, std::optional<std::chrono::milliseconds> retry_after);
+  // Runs one claimed delivery to its next state (delivery_worker.cpp).
+  Status RunDelivery(Delivery delivery);
+  // Recomputes a notification's status from its deliveries and announces a change.
+  Status SettleNotification(const NotificationId& id);
+
   // Mints an HS256 token of `kind` ("account", "customer") for `subject`; returns it with its expiry.
   std::pair<std::string, Timestamp> IssueToken(std::string kind, std::string subject, std::string app_id,
                                                std::chrono::seconds ttl);
@@ -141,6 +199,27 @@ struct Chat::Impl {
   };
   std::unordered_map<std::string, CachedMembers> members_;  // conversation id -> members
   std::uint64_t members_generation_ = 0;  // bumped by every ForgetMembers
+  std::mutex delivery_config_mutex_;
+  struct CachedDeliveryConfig {
+    std::shared_ptr<const AppDeliveryConfig> config;
+    std::chrono::steady_clock::time_point loaded_at;
+  };
+  std::unordered_map<std::string, CachedDeliveryConfig> delivery_configs_;  // app id -> config
+  std::uint64_t delivery_config_generation_ = 0;
+  std::mutex email_providers_mutex_;
+  struct CachedEmailProvider {
+    AppEmail email;
+    std::chrono::steady_clock::time_point loaded_at;
+  };
+  std::unordered_map<std::string, CachedEmailProvider> email_providers_;  // app id -> provider
+  // Email fallbacks already queued, per "conversation/recipient": due time (at most one pending each).
+  std::mutex fallback_mutex_;
+  std::unordered_map<std::string, Timestamp> queued_fallbacks_;
+
+ public:
+  // True (and remembered until `due`) unless a fallback email for this recipient
+  // and conversation is already queued and not yet due.
+  bool ReserveFallback(const std::string& key, Timestamp now, Timestamp due);
 };
 
 }  // namespace libchat

@@ -47,7 +47,7 @@ Result<Conversation> Chat::Impl::StartSupportConversation(const AppId& app, cons
                            internal::NormalizeJsonObject("metadata", metadata_json, impl.options.max_metadata_bytes));
   conversation.created_at = conversation.updated_at = conversation.last_activity_at =
       conversation.members.front().joined_at;
-  LIBCHAT_RETURN_IF_ERROR(impl.store->CreateConversation(conversation));
+  LIBCHAT_RETURN_IF_ERROR(impl.CreateConversationWithWebhooks(conversation));
   LIBCHAT_ASSIGN_OR_RETURN(std::vector<std::string> audience, impl.Audience(conversation));
   Event event = ConversationEvent(EventType::kConversationCreated, conversation, std::move(audience));
   event.conversation = conversation;
@@ -159,6 +159,8 @@ Result<SendResult> Chat::Impl::AppendAndPublish(const Principal& principal, cons
   LIBCHAT_ASSIGN_OR_RETURN(std::vector<std::string> audience, impl.Audience(conversation));
 
   const bool may_reopen = append.reopen && MayReopen(conversation.status);
+  LIBCHAT_ASSIGN_OR_RETURN(std::shared_ptr<const AppDeliveryConfig> delivery, impl.DeliveryConfigOf(conversation.app_id));
+  append.outbox = impl.MessageOutbox(std::move(delivery), principal, conversation, audience, may_reopen);
   auto on_commit = [&impl, &audience, may_reopen](const AppendResult& appended) {
     Event created = ConversationEvent(EventType::kMessageCreated, appended.conversation, audience);
     created.message = appended.message;
@@ -255,7 +257,7 @@ Result<Conversation> Chat::UpdateConversation(const Principal& principal, const 
                                                              impl.options.max_metadata_bytes));
   }
   conversation.updated_at = impl.Now();
-  LIBCHAT_RETURN_IF_ERROR(impl.store->UpdateConversation(conversation));
+  LIBCHAT_RETURN_IF_ERROR(impl.UpdateConversationWithWebhooks(conversation));
   LIBCHAT_RETURN_IF_ERROR(impl.PublishConversationUpdated(conversation));
   return conversation;
 }
@@ -290,7 +292,7 @@ Result<int> Chat::WakeSnoozedConversations(int limit) {
     conversation.status = ConversationStatus::kOpen;
     conversation.snoozed_until.reset();
     conversation.updated_at = now;
-    LIBCHAT_RETURN_IF_ERROR(impl.store->UpdateConversation(conversation));
+    LIBCHAT_RETURN_IF_ERROR(impl.UpdateConversationWithWebhooks(conversation));
     LIBCHAT_RETURN_IF_ERROR(impl.PublishConversationUpdated(conversation));
     ++woken;
   }

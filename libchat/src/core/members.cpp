@@ -145,7 +145,7 @@ Result<CreatedConversation> Chat::CreateConversation(const Principal& principal,
     return InvalidArgumentError("members must name at least one member");
   }
 
-  Status created = impl.store->CreateConversation(conversation);
+  Status created = impl.CreateConversationWithWebhooks(conversation);
   if (created.code() == StatusCode::kAlreadyExists && conversation.type == ConversationType::kDm) {
     // A concurrent request created this pair's dm first: answer with that one.
     LIBCHAT_ASSIGN_OR_RETURN(Conversation existing, impl.store->FindDirectConversation(

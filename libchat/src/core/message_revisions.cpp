@@ -4,6 +4,7 @@
 // message.updated / message.deleted carrying the message (and so its seq).
 #include "core/chat_impl.h"
 #include "core/validation.h"
+#include "delivery/webhook_payloads.h"
 #include "util/status_macros.h"
 
 namespace libchat {
@@ -29,6 +30,24 @@ Result<Message> Chat::Impl::ReviseOwnMessage(const Principal& principal, const C
   revision.message_id = message_id;
   revision.editor_id = principal.id;
   revision.at = impl.Now();
+  // The webhook carries the message as the revision leaves it, written with it.
+  const char* event_type = revision.deleted ? "message.deleted" : "message.updated";
+  LIBCHAT_ASSIGN_OR_RETURN(std::shared_ptr<const AppDeliveryConfig> delivery, impl.DeliveryConfigOf(conversation.app_id));
+  if (delivery->Wants(event_type)) {
+    Message after = *current;
+    after.edited_at = revision.at;
+    if (revision.deleted) {
+      after.deleted = true;
+      after.text.clear();
+      after.metadata_json = "{}";
+    } else {
+      if (revision.text) after.text = *revision.text;
+      if (revision.metadata_json) after.metadata_json = *revision.metadata_json;
+    }
+    revision.outbox = WebhookDeliveries(*delivery, conversation.app_id, event_type,
+                                        internal::MessageWebhookBody(event_type, revision.at, after, conversation),
+                                        revision.at);
+  }
   auto revised = impl.store->ReviseMessage(revision);
   if (!revised.ok()) {
     if (revised.status().code() == StatusCode::kNotFound) return NotFoundError("message not found");

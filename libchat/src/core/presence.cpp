@@ -26,6 +26,13 @@ Status Chat::SetPresence(const Principal& principal, bool online) {
       principal.type != PrincipalType::kOperator) {
     return Status::Ok();  // keys and the admin have no presence
   }
+  const Timestamp now = impl.Now();
+  // First for the delivery policy: whatever follows may fail, this must not be lost.
+  impl.presence.Set(principal.id, online, now);
+  if (online) {
+    // Notifications queued for it while it was away go out now.
+    LIBCHAT_RETURN_IF_ERROR(impl.store->WakeDeliveries(principal.id, DeliveryChannel::kWebSocket, now).status());
+  }
   std::unordered_set<std::string> audience;
   if (principal.type == PrincipalType::kCustomer) {
     LIBCHAT_ASSIGN_OR_RETURN(AccountId owner, impl.AppOwner(principal.app_id));
@@ -48,7 +55,7 @@ Status Chat::SetPresence(const Principal& principal, bool online) {
   event.type = EventType::kPresence;
   event.app_id = principal.app_id;  // empty for accounts: no app-server connection hears of them
   event.audience.assign(audience.begin(), audience.end());
-  event.presence = PresenceState{principal.id, online, impl.Now()};
+  event.presence = PresenceState{principal.id, online, now};
   impl.Publish(std::move(event));
   return Status::Ok();
 }

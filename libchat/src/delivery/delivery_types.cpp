@@ -73,7 +73,8 @@ std::optional<NotificationStatus> ParseNotificationStatus(std::string_view text)
 const std::vector<std::string>& WebhookEventTypes() {
   static const std::vector<std::string> kTypes{
       "message.created",      "message.updated",      "message.deleted",        "message.offline",
-      "conversation.created", "conversation.updated", "notification.delivered", "notification.failed",
+      "conversation.created", "conversation.updated", "notification",           "notification.delivered",
+      "notification.failed",
   };
   return kTypes;
 }

@@ -47,10 +47,10 @@ struct HttpResponse {
 // the calling thread for up to request.timeout, so callers run it on worker
 // threads, never on an event loop.
 //
-// Errors (the request did not produce an HTTP response): kDeadlineExceeded on
-// timeout, kPermissionDenied when the target address is refused,
-// kInvalidArgument for a malformed URL, kUnavailable for DNS, connection and
-// TLS failures.
+// Errors (the request did not produce an HTTP response): kPermissionDenied
+// when the target address is refused, kInvalidArgument for a malformed URL (or
+// method, header, timeout), kDeadlineExceeded when request.timeout passed,
+// kUnavailable for DNS, connection and TLS failures.
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
