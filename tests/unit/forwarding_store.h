@@ -3,7 +3,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "libchat/providers/store.h"
 
@@ -96,6 +100,54 @@ class ForwardingStore : public Store {
   }
   Result<Receipt> GetReceipt(const ConversationId& conversation, std::string_view member_id) override {
     return inner_->GetReceipt(conversation, member_id);
+  }
+  Status CreateConversationAndEnqueue(const Conversation& conversation,
+                                      const std::vector<Delivery>& outbox) override {
+    return inner_->CreateConversationAndEnqueue(conversation, outbox);
+  }
+  Status UpdateConversationAndEnqueue(const Conversation& conversation,
+                                      const std::vector<Delivery>& outbox) override {
+    return inner_->UpdateConversationAndEnqueue(conversation, outbox);
+  }
+  Status CreateWebhook(const StoredWebhook& webhook) override { return inner_->CreateWebhook(webhook); }
+  Result<StoredWebhook> GetWebhook(const WebhookId& id) override { return inner_->GetWebhook(id); }
+  Result<std::vector<StoredWebhook>> ListWebhooks(const AppId& app) override { return inner_->ListWebhooks(app); }
+  Status UpdateWebhook(const StoredWebhook& webhook) override { return inner_->UpdateWebhook(webhook); }
+  Status DeleteWebhook(const WebhookId& id) override { return inner_->DeleteWebhook(id); }
+  Result<std::optional<std::string>> GetAppSetting(const AppId& app, std::string_view key) override {
+    return inner_->GetAppSetting(app, key);
+  }
+  Status PutAppSetting(const AppId& app, std::string_view key, std::string_view value) override {
+    return inner_->PutAppSetting(app, key, value);
+  }
+  Status EnqueueDeliveries(const std::vector<Delivery>& deliveries) override {
+    return inner_->EnqueueDeliveries(deliveries);
+  }
+  Result<std::vector<Delivery>> ClaimDueDeliveries(Timestamp now, Timestamp lease_until, int limit) override {
+    return inner_->ClaimDueDeliveries(now, lease_until, limit);
+  }
+  Status UpdateDelivery(const DeliveryUpdate& update) override { return inner_->UpdateDelivery(update); }
+  Result<Delivery> GetDelivery(const DeliveryId& id) override { return inner_->GetDelivery(id); }
+  Result<Page<Delivery>> ListDeliveries(const DeliveryQuery& query) override {
+    return inner_->ListDeliveries(query);
+  }
+  Result<int> WakeDeliveries(std::string_view recipient_id, DeliveryChannel channel, Timestamp now) override {
+    return inner_->WakeDeliveries(recipient_id, channel, now);
+  }
+  Result<std::optional<Timestamp>> NextDeliveryDue() override { return inner_->NextDeliveryDue(); }
+  Status CreateNotification(const Notification& notification, const std::vector<Delivery>& deliveries) override {
+    return inner_->CreateNotification(notification, deliveries);
+  }
+  Result<Notification> GetNotification(const NotificationId& id) override { return inner_->GetNotification(id); }
+  Status UpdateNotificationStatus(const NotificationId& id, NotificationStatus expected, NotificationStatus status,
+                                  Timestamp at, const std::vector<Delivery>& enqueue) override {
+    return inner_->UpdateNotificationStatus(id, expected, status, at, enqueue);
+  }
+  Status CancelNotification(const NotificationId& id, Timestamp at) override {
+    return inner_->CancelNotification(id, at);
+  }
+  Status RetryNotification(const NotificationId& id, Timestamp at) override {
+    return inner_->RetryNotification(id, at);
   }
   Status CheckWritable() override { return inner_->CheckWritable(); }
   StoreMetrics Metrics() const override { return inner_->Metrics(); }

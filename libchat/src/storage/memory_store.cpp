@@ -9,12 +9,18 @@
 // keys have their own maps, each app keeps its conversations in a (last_activity_at desc, id desc)
 // set (a filtered listing walks it past non-matching rows), each conversation keeps its messages
 // in a vector indexed by seq - 1, and unread counts come from per-sender seq lists by binary search.
+// The outbox keeps its pending deliveries in claiming order (priority desc, due time, id), each app
+// its deliveries newest first, and deliveries are indexed by endpoint, notification and recipient.
+//
+// A write that also enqueues deliveries checks them before it changes anything, so it applies
+// completely or not at all, like the SQLite store's transactions.
 #include "libchat/testing/memory_store.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -26,6 +32,8 @@
 #include <unordered_set>
 #include <utility>
 #include <vector>
+
+#include "util/status_macros.h"
 
 namespace libchat::testing {
 namespace {
@@ -98,11 +106,59 @@ std::int64_t CountAbove(const std::vector<std::int64_t>& ascending, std::int64_t
   return static_cast<std::int64_t>(ascending.end() - first_above);
 }
 
+// Position of a delivery in its app's listing: newest first (created_at desc, id desc).
+struct DeliveryKey {
+  std::int64_t created_ms = 0;
+  DeliveryId id;
+};
+
+struct NewestDeliveryFirst {
+  bool operator()(const DeliveryKey& a, const DeliveryKey& b) const {
+    if (a.created_ms != b.created_ms) return a.created_ms > b.created_ms;
+    return b.id < a.id;
+  }
+};
+
+// Opaque to callers; "d1.<created_at_ms>.<delivery id>" inside.
+std::string EncodeDeliveryCursor(const DeliveryKey& key) {
+  return "d1." + std::to_string(key.created_ms) + "." + key.id.str();
+}
+
+bool DecodeDeliveryCursor(std::string_view cursor, DeliveryKey* key) {
+  std::string_view ms, id;
+  if (!SplitCursor(cursor, "d1.", &ms, &id) || !ParseInt64(ms, &key->created_ms)) return false;
+  key->id = DeliveryId(std::string(id));
+  return true;
+}
+
+// A pending delivery's place in claiming order: -priority (highest first), due time, id.
+using DueKey = std::tuple<int, std::int64_t, std::string>;
+
+DueKey DueKeyOf(const Delivery& d) {
+  return {-static_cast<int>(d.priority), Millis(d.next_attempt_at), d.id.str()};
+}
+
+struct DeliveryRow {
+  Delivery delivery;  // with its attempts, ordered by number
+  std::int64_t insertion = 0;  // breaks created_at ties for "oldest first"
+  // Set by a claim, cleared by the next update: a delivery in flight is not woken.
+  std::optional<Timestamp> leased_until;
+};
+
+struct WebhookRow {
+  StoredWebhook stored;
+  AppOrderKey order;  // created_at, then insertion order
+};
+
 struct AppRow {
   StoredApp stored;
   AppOrderKey order;
   std::unordered_set<CustomerId> customers;
   std::set<ActivityKey, NewestFirst> conversations;
+  std::map<AppOrderKey, WebhookId> webhooks;
+  std::set<DeliveryKey, NewestDeliveryFirst> deliveries;
+  std::unordered_set<NotificationId> notifications;
+  std::map<std::string, std::string, std::less<>> settings;
 };
 
 struct ConversationRow {
@@ -299,6 +355,9 @@ class MemoryStore final : public Store {
     for (auto dm = dms_.lower_bound({id, "", ""}); dm != dms_.end() && std::get<0>(dm->first) == id;) {
       dm = dms_.erase(dm);
     }
+    for (const auto& [order, webhook_id] : row.webhooks) webhooks_.erase(webhook_id);
+    for (const NotificationId& notification_id : row.notifications) notifications_.erase(notification_id);
+    EraseDeliveries(row.deliveries);
     app_by_publishable_key_.erase(row.stored.app.publishable_key);
     app_by_secret_key_hash_.erase(row.stored.secret_key_hash);
     auto owned = apps_by_owner_.find(row.stored.app.account_id);
@@ -369,17 +428,24 @@ class MemoryStore final : public Store {
   // --- conversations
 
   Status CreateConversation(const Conversation& conversation) override {
+    return CreateConversationAndEnqueue(conversation, {});
+  }
+
+  Status CreateConversationAndEnqueue(const Conversation& conversation,
+                                      const std::vector<Delivery>& outbox) override {
     Lock lock(mu_);
     auto app = apps_.find(conversation.app_id);
     if (app == apps_.end()) return NotFoundError("app not found");
     if (conversations_.count(conversation.id)) return AlreadyExistsError("conversation already exists");
     const bool direct = conversation.type == ConversationType::kDm && conversation.members.size() == 2;
+    std::tuple<AppId, std::string, std::string> dm_key;
     if (direct) {
-      auto key = DirectKey(conversation.app_id, conversation.members[0].id, conversation.members[1].id);
-      if (!dms_.emplace(std::move(key), conversation.id).second) {
-        return AlreadyExistsError("a dm between these members already exists");
-      }
+      dm_key = DirectKey(conversation.app_id, conversation.members[0].id, conversation.members[1].id);
+      if (dms_.count(dm_key)) return AlreadyExistsError("a dm between these members already exists");
     }
+    LIBCHAT_RETURN_IF_ERROR(CheckEnqueue(outbox));
+    if (direct) dms_.emplace(std::move(dm_key), conversation.id);
+    Enqueue(outbox);
     ConversationRow row;
     row.conversation = conversation;
     row.members = conversation.members;
@@ -411,9 +477,16 @@ class MemoryStore final : public Store {
   }
 
   Status UpdateConversation(const Conversation& conversation) override {
+    return UpdateConversationAndEnqueue(conversation, {});
+  }
+
+  Status UpdateConversationAndEnqueue(const Conversation& conversation,
+                                      const std::vector<Delivery>& outbox) override {
     Lock lock(mu_);
     auto it = conversations_.find(conversation.id);
     if (it == conversations_.end()) return NotFoundError("conversation not found");
+    LIBCHAT_RETURN_IF_ERROR(CheckEnqueue(outbox));
+    Enqueue(outbox);
     Conversation& row = it->second.conversation;
     row.status = conversation.status;
     row.assignee_id = conversation.assignee_id;
@@ -557,30 +630,41 @@ class MemoryStore final : public Store {
     Message message = incoming;
     message.seq = conversation.last_seq + 1;
     if (message.app_id.empty()) message.app_id = conversation.app_id;
+
+    // The conversation as it is once the message is in (stored without last_message).
+    Conversation next = conversation;
+    next.last_seq = message.seq;
+    next.last_activity_at = message.created_at;
+    next.updated_at = message.created_at;
+    if (request.reopen &&
+        (next.status == ConversationStatus::kResolved || next.status == ConversationStatus::kSnoozed)) {
+      next.status = ConversationStatus::kOpen;
+      next.snoozed_until.reset();
+    }
+    result.message = message;
+    result.conversation = next;
+    result.conversation.last_message = message;
+    result.created = true;
+    // Built and checked before anything changes: a delivery that cannot be enqueued leaves no message.
+    std::vector<Delivery> outbox;
+    if (request.outbox) {
+      outbox = request.outbox(result);
+      LIBCHAT_RETURN_IF_ERROR(CheckEnqueue(outbox));
+    }
+
     message_ids_.insert(message.id);
     if (idempotent) row.by_client_msg_id.emplace(std::move(dedupe_key), message.seq);
-    row.messages.push_back(message);
     if (message.deleted) {
       row.deleted_seqs.push_back(message.seq);
     } else {
       row.live_seqs_by_sender[message.sender.id].push_back(message.seq);
     }
-
+    row.messages.push_back(std::move(message));
     AppRow& app = apps_.at(conversation.app_id);
     app.conversations.erase(ActivityKey{Millis(conversation.last_activity_at), conversation.id});
-    conversation.last_seq = message.seq;
-    conversation.last_activity_at = message.created_at;
-    conversation.updated_at = message.created_at;
-    if (request.reopen && (conversation.status == ConversationStatus::kResolved ||
-                           conversation.status == ConversationStatus::kSnoozed)) {
-      conversation.status = ConversationStatus::kOpen;
-      conversation.snoozed_until.reset();
-    }
+    conversation = std::move(next);
     app.conversations.insert(ActivityKey{Millis(conversation.last_activity_at), conversation.id});
-
-    result.message = std::move(message);
-    result.conversation = View(row, "");
-    result.created = true;
+    Enqueue(outbox);
     // Still under the lock: the next append cannot commit before this hook returns.
     if (on_commit) on_commit(result);
     return result;
@@ -623,11 +707,14 @@ class MemoryStore final : public Store {
     Lock lock(mu_);
     Message* message = FindMessage(revision.conversation_id, revision.message_id);
     if (message == nullptr) return NotFoundError("message not found");
+    LIBCHAT_RETURN_IF_ERROR(CheckEnqueue(revision.outbox));
+    Enqueue(revision.outbox);
     ConversationRow& row = conversations_.at(revision.conversation_id);
     // The log keeps what the message said before the change.
     MessageRevision logged = revision;
     logged.text = message->text;
     logged.metadata_json = message->metadata_json;
+    logged.outbox.clear();
     row.revisions.push_back(std::move(logged));
     if (revision.deleted) {
       if (!message->deleted) {
@@ -679,9 +766,411 @@ class MemoryStore final : public Store {
     return zero;
   }
 
+  // --- webhook endpoints
+
+  Status CreateWebhook(const StoredWebhook& webhook) override {
+    Lock lock(mu_);
+    auto app = apps_.find(webhook.endpoint.app_id);
+    if (app == apps_.end()) return NotFoundError("app not found");
+    if (webhooks_.count(webhook.endpoint.id)) return AlreadyExistsError("a webhook with this id already exists");
+    WebhookRow row{webhook, {Millis(webhook.endpoint.created_at), ++insertions_}};
+    app->second.webhooks.emplace(row.order, webhook.endpoint.id);
+    webhooks_.emplace(webhook.endpoint.id, std::move(row));
+    return Status::Ok();
+  }
+
+  Result<StoredWebhook> GetWebhook(const WebhookId& id) override {
+    Lock lock(mu_);
+    auto it = webhooks_.find(id);
+    if (it == webhooks_.end()) return NotFoundError("webhook not found");
+    return it->second.stored;
+  }
+
+  Result<std::vector<StoredWebhook>> ListWebhooks(const AppId& app) override {
+    Lock lock(mu_);
+    std::vector<StoredWebhook> out;
+    auto it = apps_.find(app);
+    if (it == apps_.end()) return out;
+    for (const auto& [order, id] : it->second.webhooks) out.push_back(webhooks_.at(id).stored);
+    return out;
+  }
+
+  Status UpdateWebhook(const StoredWebhook& webhook) override {
+    Lock lock(mu_);
+    auto it = webhooks_.find(webhook.endpoint.id);
+    if (it == webhooks_.end()) return NotFoundError("webhook not found");
+    StoredWebhook& row = it->second.stored;
+    row.endpoint.url = webhook.endpoint.url;
+    row.endpoint.events = webhook.endpoint.events;
+    row.endpoint.enabled = webhook.endpoint.enabled;
+    row.endpoint.disabled_reason = webhook.endpoint.disabled_reason;
+    row.secret_sealed = webhook.secret_sealed;
+    row.previous_secret_sealed = webhook.previous_secret_sealed;
+    row.endpoint.previous_secret_expires_at = webhook.endpoint.previous_secret_expires_at;
+    row.endpoint.updated_at = webhook.endpoint.updated_at;
+    return Status::Ok();
+  }
+
+  Status DeleteWebhook(const WebhookId& id) override {
+    Lock lock(mu_);
+    auto it = webhooks_.find(id);
+    if (it == webhooks_.end()) return NotFoundError("webhook not found");
+    apps_.at(it->second.stored.endpoint.app_id).webhooks.erase(it->second.order);
+    webhooks_.erase(it);
+    auto deliveries = deliveries_by_webhook_.find(id.str());
+    if (deliveries == deliveries_by_webhook_.end()) return Status::Ok();
+    for (const DeliveryId& delivery_id : deliveries->second) {
+      DeliveryRow& row = deliveries_.at(delivery_id);
+      if (row.delivery.status != DeliveryStatus::kPending) continue;
+      UnindexDue(row);
+      row.delivery.status = DeliveryStatus::kCancelled;
+      row.leased_until.reset();
+    }
+    return Status::Ok();
+  }
+
+  // --- per-app settings
+
+  Result<std::optional<std::string>> GetAppSetting(const AppId& app, std::string_view key) override {
+    Lock lock(mu_);
+    auto it = apps_.find(app);
+    if (it == apps_.end()) return std::optional<std::string>();
+    auto setting = it->second.settings.find(key);
+    if (setting == it->second.settings.end()) return std::optional<std::string>();
+    return std::optional<std::string>(setting->second);
+  }
+
+  Status PutAppSetting(const AppId& app, std::string_view key, std::string_view value) override {
+    Lock lock(mu_);
+    auto it = apps_.find(app);
+    if (it == apps_.end()) return value.empty() ? Status::Ok() : NotFoundError("app not found");
+    auto& settings = it->second.settings;
+    auto setting = settings.find(key);
+    if (value.empty()) {
+      if (setting != settings.end()) settings.erase(setting);
+    } else if (setting == settings.end()) {
+      settings.emplace(std::string(key), std::string(value));
+    } else {
+      setting->second = std::string(value);
+    }
+    return Status::Ok();
+  }
+
+  // --- outbox
+
+  Status EnqueueDeliveries(const std::vector<Delivery>& deliveries) override {
+    Lock lock(mu_);
+    LIBCHAT_RETURN_IF_ERROR(CheckEnqueue(deliveries));
+    Enqueue(deliveries);
+    return Status::Ok();
+  }
+
+  Result<std::vector<Delivery>> ClaimDueDeliveries(Timestamp now, Timestamp lease_until, int limit) override {
+    Lock lock(mu_);
+    const std::int64_t now_ms = Millis(now);
+    // Collected first: leasing re-keys the rows in due_.
+    std::vector<DeliveryRow*> claimed;
+    for (auto it = due_.begin(); it != due_.end() && static_cast<int>(claimed.size()) < limit;) {
+      const int negated_priority = std::get<0>(*it);
+      if (std::get<1>(*it) > now_ms) {
+        // Nothing else of this priority is due: go on with the next lower one.
+        it = due_.lower_bound(DueKey{negated_priority + 1, std::numeric_limits<std::int64_t>::min(), ""});
+        continue;
+      }
+      claimed.push_back(&deliveries_.at(DeliveryId(std::get<2>(*it))));
+      ++it;
+    }
+    std::vector<Delivery> out;
+    out.reserve(claimed.size());
+    for (DeliveryRow* row : claimed) {
+      UnindexDue(*row);
+      row->delivery.next_attempt_at = lease_until;
+      row->leased_until = lease_until;
+      IndexDue(*row);
+      out.push_back(row->delivery);
+      out.back().attempts.clear();  // claims do not fill attempts
+    }
+    return out;
+  }
+
+  Status UpdateDelivery(const DeliveryUpdate& update) override {
+    Lock lock(mu_);
+    auto it = deliveries_.find(update.id);
+    if (it == deliveries_.end()) return NotFoundError("delivery not found");
+    DeliveryRow& row = it->second;
+    Delivery& d = row.delivery;
+    if (d.status != update.expected_status) {
+      return FailedPreconditionError(std::string("the delivery is ") + DeliveryStatusName(d.status) + ", not " +
+                                     DeliveryStatusName(update.expected_status));
+    }
+    if (update.attempt) {
+      for (const DeliveryAttempt& attempt : d.attempts) {
+        if (attempt.number == update.attempt->number) {
+          return AlreadyExistsError("this attempt number is already recorded");
+        }
+      }
+    }
+    LIBCHAT_RETURN_IF_ERROR(CheckEnqueue(update.enqueue));
+    UnindexDue(row);
+    d.status = update.status;
+    d.next_attempt_at = update.next_attempt_at;
+    d.last_error = update.last_error;
+    d.updated_at = update.updated_at;
+    if (update.attempt) {
+      d.attempt_count = update.attempt->number;
+      auto pos = std::upper_bound(
+          d.attempts.begin(), d.attempts.end(), update.attempt->number,
+          [](int number, const DeliveryAttempt& attempt) { return number < attempt.number; });
+      d.attempts.insert(pos, *update.attempt);
+    }
+    row.leased_until.reset();
+    IndexDue(row);
+    Enqueue(update.enqueue);
+    return Status::Ok();
+  }
+
+  Result<Delivery> GetDelivery(const DeliveryId& id) override {
+    Lock lock(mu_);
+    auto it = deliveries_.find(id);
+    if (it == deliveries_.end()) return NotFoundError("delivery not found");
+    return it->second.delivery;
+  }
+
+  Result<Page<Delivery>> ListDeliveries(const DeliveryQuery& query) override {
+    DeliveryKey after;
+    if (!query.cursor.empty() && !DecodeDeliveryCursor(query.cursor, &after)) return InvalidCursor();
+    const std::size_t max_items = static_cast<std::size_t>(std::max(query.limit, 1));
+    Lock lock(mu_);
+    Page<Delivery> page;
+    auto app = apps_.find(query.app_id);
+    if (app == apps_.end()) return page;
+    const auto& index = app->second.deliveries;
+    auto it = query.cursor.empty() ? index.begin() : index.upper_bound(after);
+    const DeliveryKey* last_returned = nullptr;
+    for (; it != index.end(); ++it) {
+      const Delivery& d = deliveries_.at(it->id).delivery;
+      if (!Matches(d, query)) continue;
+      if (page.data.size() == max_items) {
+        page.next_cursor = EncodeDeliveryCursor(*last_returned);
+        break;
+      }
+      page.data.push_back(d);
+      last_returned = &*it;
+    }
+    return page;
+  }
+
+  Result<int> WakeDeliveries(std::string_view recipient_id, DeliveryChannel channel, Timestamp now) override {
+    Lock lock(mu_);
+    auto it = deliveries_by_recipient_.find({std::string(recipient_id), channel});
+    if (it == deliveries_by_recipient_.end()) return 0;
+    int woken = 0;
+    for (const DeliveryId& id : it->second) {
+      DeliveryRow& row = deliveries_.at(id);
+      const Delivery& d = row.delivery;
+      // A leased delivery is in flight: making it due would hand it to a second claimer.
+      if (d.status != DeliveryStatus::kPending || d.next_attempt_at <= now ||
+          (row.leased_until && *row.leased_until > now)) {
+        continue;
+      }
+      UnindexDue(row);
+      row.delivery.next_attempt_at = now;
+      IndexDue(row);
+      ++woken;
+    }
+    return woken;
+  }
+
+  Result<std::optional<Timestamp>> NextDeliveryDue() override {
+    Lock lock(mu_);
+    std::optional<std::int64_t> earliest;
+    // due_ is ordered by priority first: the earliest of each priority is the first of its range.
+    for (int priority = static_cast<int>(NotificationPriority::kLow);
+         priority <= static_cast<int>(NotificationPriority::kUrgent); ++priority) {
+      auto it = due_.lower_bound(DueKey{-priority, std::numeric_limits<std::int64_t>::min(), ""});
+      if (it == due_.end() || std::get<0>(*it) != -priority) continue;
+      if (!earliest || std::get<1>(*it) < *earliest) earliest = std::get<1>(*it);
+    }
+    if (!earliest) return std::optional<Timestamp>();
+    return std::optional<Timestamp>(Timestamp(std::chrono::milliseconds(*earliest)));
+  }
+
+  // --- notifications
+
+  Status CreateNotification(const Notification& notification, const std::vector<Delivery>& deliveries) override {
+    Lock lock(mu_);
+    auto app = apps_.find(notification.app_id);
+    if (app == apps_.end()) return NotFoundError("app not found");
+    if (notifications_.count(notification.id)) {
+      return AlreadyExistsError("a notification with this id already exists");
+    }
+    LIBCHAT_RETURN_IF_ERROR(CheckEnqueue(deliveries));
+    Notification stored = notification;
+    stored.deliveries.clear();  // they live in the outbox
+    notifications_.emplace(notification.id, std::move(stored));
+    app->second.notifications.insert(notification.id);
+    Enqueue(deliveries);
+    return Status::Ok();
+  }
+
+  Result<Notification> GetNotification(const NotificationId& id) override {
+    Lock lock(mu_);
+    auto it = notifications_.find(id);
+    if (it == notifications_.end()) return NotFoundError("notification not found");
+    Notification out = it->second;
+    auto ids = deliveries_by_notification_.find(id);
+    if (ids == deliveries_by_notification_.end()) return out;
+    std::vector<const DeliveryRow*> rows;
+    for (const DeliveryId& delivery_id : ids->second) rows.push_back(&deliveries_.at(delivery_id));
+    std::sort(rows.begin(), rows.end(), [](const DeliveryRow* a, const DeliveryRow* b) {
+      if (a->delivery.created_at != b->delivery.created_at) return a->delivery.created_at < b->delivery.created_at;
+      return a->insertion < b->insertion;
+    });
+    for (const DeliveryRow* row : rows) out.deliveries.push_back(row->delivery);
+    return out;
+  }
+
+  Status UpdateNotificationStatus(const NotificationId& id, NotificationStatus expected, NotificationStatus status,
+                                  Timestamp at, const std::vector<Delivery>& enqueue) override {
+    Lock lock(mu_);
+    LIBCHAT_ASSIGN_OR_RETURN(Notification * notification, NotificationWithStatus(id, expected));
+    LIBCHAT_RETURN_IF_ERROR(CheckEnqueue(enqueue));
+    notification->status = status;
+    notification->updated_at = at;
+    Enqueue(enqueue);
+    return Status::Ok();
+  }
+
+  Status CancelNotification(const NotificationId& id, Timestamp at) override {
+    Lock lock(mu_);
+    LIBCHAT_ASSIGN_OR_RETURN(Notification * notification, NotificationWithStatus(id, NotificationStatus::kPending));
+    notification->status = NotificationStatus::kCancelled;
+    notification->updated_at = at;
+    ForEachDeliveryOf(id, [&](DeliveryRow& row) {
+      if (row.delivery.status != DeliveryStatus::kPending) return;
+      UnindexDue(row);
+      row.delivery.status = DeliveryStatus::kCancelled;
+      row.delivery.updated_at = at;
+      row.leased_until.reset();
+    });
+    return Status::Ok();
+  }
+
+  Status RetryNotification(const NotificationId& id, Timestamp at) override {
+    Lock lock(mu_);
+    LIBCHAT_ASSIGN_OR_RETURN(Notification * notification, NotificationWithStatus(id, NotificationStatus::kFailed));
+    notification->status = NotificationStatus::kPending;
+    notification->updated_at = at;
+    // Attempts, attempt_count and last_error stay: the retry continues the history.
+    ForEachDeliveryOf(id, [&](DeliveryRow& row) {
+      if (row.delivery.status != DeliveryStatus::kFailed) return;
+      row.delivery.status = DeliveryStatus::kPending;
+      row.delivery.next_attempt_at = at;
+      row.delivery.updated_at = at;
+      row.leased_until.reset();
+      IndexDue(row);
+    });
+    return Status::Ok();
+  }
+
   Status CheckWritable() override { return Status::Ok(); }
 
  private:
+  // --- outbox internals (mu_ held)
+
+  // Whether `deliveries` can all be enqueued: their apps exist, their ids are new and distinct.
+  Status CheckEnqueue(const std::vector<Delivery>& deliveries) const {
+    if (deliveries.empty()) return Status::Ok();
+    std::unordered_set<DeliveryId> batch;
+    for (const Delivery& d : deliveries) {
+      if (!apps_.count(d.app_id)) return NotFoundError("app not found");
+      if (deliveries_.count(d.id) || !batch.insert(d.id).second) {
+        return AlreadyExistsError("a delivery with this id already exists");
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Stores deliveries that passed CheckEnqueue, as given but without attempts.
+  void Enqueue(const std::vector<Delivery>& deliveries) {
+    for (const Delivery& d : deliveries) {
+      DeliveryRow row;
+      row.delivery = d;
+      row.delivery.attempts.clear();
+      row.insertion = ++insertions_;
+      apps_.at(d.app_id).deliveries.insert(DeliveryKey{Millis(d.created_at), d.id});
+      if (!d.webhook_id.empty()) deliveries_by_webhook_[d.webhook_id.str()].push_back(d.id);
+      if (!d.notification_id.empty()) deliveries_by_notification_[d.notification_id].push_back(d.id);
+      if (!d.recipient_id.empty()) deliveries_by_recipient_[{d.recipient_id, d.channel}].push_back(d.id);
+      IndexDue(row);
+      deliveries_.emplace(d.id, std::move(row));
+    }
+  }
+
+  // due_ holds exactly the pending deliveries, keyed by their current priority and due time:
+  // unindex before changing either (or the status), index after.
+  void IndexDue(const DeliveryRow& row) {
+    if (row.delivery.status == DeliveryStatus::kPending) due_.insert(DueKeyOf(row.delivery));
+  }
+  void UnindexDue(const DeliveryRow& row) {
+    if (row.delivery.status == DeliveryStatus::kPending) due_.erase(DueKeyOf(row.delivery));
+  }
+
+  // Removes the deliveries (and their attempts) of a deleted app, with their index entries.
+  void EraseDeliveries(const std::set<DeliveryKey, NewestDeliveryFirst>& keys) {
+    std::set<std::string> webhooks;
+    std::set<NotificationId> notifications;
+    std::set<std::pair<std::string, DeliveryChannel>> recipients;
+    for (const DeliveryKey& key : keys) {
+      auto it = deliveries_.find(key.id);
+      const Delivery& d = it->second.delivery;
+      UnindexDue(it->second);
+      if (!d.webhook_id.empty()) webhooks.insert(d.webhook_id.str());
+      if (!d.notification_id.empty()) notifications.insert(d.notification_id);
+      if (!d.recipient_id.empty()) recipients.insert({d.recipient_id, d.channel});
+      deliveries_.erase(it);
+    }
+    // An index entry may list deliveries of other apps too (an account is a recipient in each of
+    // its apps): keep those.
+    auto gone = [this](const DeliveryId& id) { return deliveries_.count(id) == 0; };
+    auto prune = [&gone](auto& index, const auto& key) {
+      auto entry = index.find(key);
+      if (entry == index.end()) return;
+      auto& ids = entry->second;
+      ids.erase(std::remove_if(ids.begin(), ids.end(), gone), ids.end());
+      if (ids.empty()) index.erase(entry);
+    };
+    for (const std::string& key : webhooks) prune(deliveries_by_webhook_, key);
+    for (const NotificationId& key : notifications) prune(deliveries_by_notification_, key);
+    for (const auto& key : recipients) prune(deliveries_by_recipient_, key);
+  }
+
+  static bool Matches(const Delivery& d, const DeliveryQuery& q) {
+    if (q.webhook_id && (d.webhook_id.empty() || d.webhook_id != *q.webhook_id)) return false;
+    if (q.notification_id && (d.notification_id.empty() || d.notification_id != *q.notification_id)) return false;
+    if (q.status && d.status != *q.status) return false;
+    if (q.channel && d.channel != *q.channel) return false;
+    return true;
+  }
+
+  // The notification, when its status is `expected`; kNotFound / kFailedPrecondition otherwise.
+  Result<Notification*> NotificationWithStatus(const NotificationId& id, NotificationStatus expected) {
+    auto it = notifications_.find(id);
+    if (it == notifications_.end()) return NotFoundError("notification not found");
+    if (it->second.status != expected) {
+      return FailedPreconditionError(std::string("the notification is ") + NotificationStatusName(it->second.status) +
+                                     ", not " + NotificationStatusName(expected));
+    }
+    return &it->second;
+  }
+
+  template <typename Fn>
+  void ForEachDeliveryOf(const NotificationId& id, Fn fn) {
+    auto ids = deliveries_by_notification_.find(id);
+    if (ids == deliveries_by_notification_.end()) return;
+    for (const DeliveryId& delivery_id : ids->second) fn(deliveries_.at(delivery_id));
+  }
+
   static bool Matches(const Conversation& c, const ConversationQuery& q) {
     if (q.status && c.status != *q.status) return false;
     if (q.assignee_id && c.assignee_id != *q.assignee_id) return false;
@@ -765,6 +1254,16 @@ class MemoryStore final : public Store {
   std::unordered_set<MessageId> message_ids_;
   std::map<std::tuple<AppId, std::string, std::string>, ConversationId> dms_;
   std::unordered_map<std::string, std::set<ConversationId>> memberships_;  // member id -> conversations
+  std::int64_t insertions_ = 0;  // webhooks and deliveries, in insertion order
+  std::unordered_map<WebhookId, WebhookRow> webhooks_;
+  std::unordered_map<NotificationId, Notification> notifications_;  // stored without their deliveries
+  std::unordered_map<DeliveryId, DeliveryRow> deliveries_;
+  std::set<DueKey> due_;  // the pending deliveries, in claiming order
+  // Deliveries (any status) by endpoint id, by notification and by (recipient id, channel), in
+  // insertion order. Entries go only with their app.
+  std::unordered_map<std::string, std::vector<DeliveryId>> deliveries_by_webhook_;
+  std::unordered_map<NotificationId, std::vector<DeliveryId>> deliveries_by_notification_;
+  std::map<std::pair<std::string, DeliveryChannel>, std::vector<DeliveryId>> deliveries_by_recipient_;
 };
 
 }  // namespace

@@ -172,8 +172,105 @@ CREATE TABLE message_revisions (
 CREATE INDEX message_revisions_by_message ON message_revisions (conversation_id, seq);
 )sql";
 
+// Outbound delivery: webhook endpoints, per-app settings, the outbox (deliveries
+// and their attempts) and notifications.
+// - lists (events, customer_ids, channels) and the notification fallback are JSON
+//   text; fallback_json is '' when there is none.
+// - deliveries.priority is the NotificationPriority as an integer (0 low .. 3
+//   urgent) so that claiming can order by it; the rest of the enums are names.
+// - a delivery's webhook_id, notification_id, conversation_id are plain values,
+//   not foreign keys: a deleted endpoint's past deliveries stay listed, and
+//   everything goes with its app (ON DELETE CASCADE) anyway.
+// - leased_until is set by a claim and cleared by the next update: a woken
+//   recipient must not make a delivery that is in flight due again.
+// - rowid order is insertion order: it breaks created_at ties for "oldest first".
+constexpr const char kMigration3[] = R"sql(
+CREATE TABLE webhooks (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+  url TEXT NOT NULL,
+  events_json TEXT NOT NULL,
+  enabled INTEGER NOT NULL,
+  disabled_reason TEXT NOT NULL,
+  secret_sealed TEXT NOT NULL,
+  previous_secret_sealed TEXT NOT NULL,
+  previous_secret_expires_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX webhooks_by_app ON webhooks (app_id, created_at);
+
+CREATE TABLE app_settings (
+  app_id TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (app_id, key)
+) WITHOUT ROWID;
+
+CREATE TABLE notifications (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+  customer_ids_json TEXT NOT NULL,
+  conversation_id TEXT NOT NULL,
+  email TEXT NOT NULL,
+  channels_json TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL,
+  html TEXT NOT NULL,
+  priority TEXT NOT NULL,
+  scheduled_at INTEGER,
+  fallback_json TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX notifications_by_app ON notifications (app_id);
+
+CREATE TABLE deliveries (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+  channel TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  webhook_id TEXT NOT NULL,
+  recipient_id TEXT NOT NULL,
+  to_email TEXT NOT NULL,
+  conversation_id TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  message_seq INTEGER NOT NULL,
+  notification_id TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  gated INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  attempt_count INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  leased_until INTEGER,
+  last_error TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  payload_json TEXT NOT NULL
+);
+-- Claiming seeks one priority at a time along this index, so it only ever reads due rows;
+-- partial: delivered / failed rows (the bulk of the table over time) are not in it.
+CREATE INDEX deliveries_due ON deliveries (priority, next_attempt_at, id) WHERE status = 'pending';
+CREATE INDEX deliveries_by_app ON deliveries (app_id, created_at DESC, id DESC);
+CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, created_at DESC, id DESC) WHERE webhook_id <> '';
+CREATE INDEX deliveries_by_notification ON deliveries (notification_id) WHERE notification_id <> '';
+CREATE INDEX deliveries_by_recipient ON deliveries (recipient_id, channel)
+  WHERE status = 'pending' AND recipient_id <> '';
+
+CREATE TABLE delivery_attempts (
+  delivery_id TEXT NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+  number INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  status_code INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  latency_ms INTEGER NOT NULL,
+  PRIMARY KEY (delivery_id, number)
+) WITHOUT ROWID;
+)sql";
+
 // Ordered: kSteps[i] takes the database from version i to version i + 1.
-constexpr const char* kSteps[] = {kMigration1, kMigration2};
+constexpr const char* kSteps[] = {kMigration1, kMigration2, kMigration3};
 constexpr int kLatestVersion = static_cast<int>(sizeof(kSteps) / sizeof(kSteps[0]));
 
 constexpr const char kInsertMigration[] =

@@ -1,5 +1,7 @@
 // The SQLite Store: WAL, one group-committing writer thread (sqlite_writer.h),
-// a pool of read-only connections, versioned schema (sqlite_schema.cpp).
+// a pool of read-only connections, versioned schema (sqlite_schema.cpp). The
+// statements of the delivery tables (webhooks, outbox, notifications) are in
+// sqlite_delivery.cpp; this file runs them as writer ops or on read connections.
 //
 // Every statement text below is a static string: connections cache prepared
 // statements keyed by the text's address.
@@ -21,10 +23,11 @@
 
 #include "libchat/providers/store.h"
 #include "storage/sqlite_db.h"
+#include "storage/sqlite_delivery.h"
 #include "storage/sqlite_schema.h"
 #include "storage/sqlite_store.h"
+#include "storage/sqlite_support.h"
 #include "storage/sqlite_writer.h"
-#include "util/crypto.h"
 #include "util/status_macros.h"
 
 namespace libchat {
@@ -62,8 +65,6 @@ constexpr int kMsgCols = 12;
   " FROM conversations c"                                                                           \
   " LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq"                        \
   " LEFT JOIN receipts r ON r.conversation_id = c.id AND r.member_id = ?2"
-
-Status CorruptRow(const char* what) { return InternalError(std::string("stored ") + what + " is invalid"); }
 
 StoredAccount ReadAccount(const SqliteStmt& s) {
   StoredAccount a;
@@ -160,55 +161,6 @@ Result<Conversation> ReadConversationView(const SqliteStmt& s) {
   }
   c.read_seq = s.Int(kConvCols + kMsgCols);
   c.unread_count = s.Int(kConvCols + kMsgCols + 1);
-  return c;
-}
-
-// Rewrites the generic message of a mapped SQLite error into one that names
-// the record, for the codes a caller acts on.
-Status Explain(Status st, const char* already_exists, const char* not_found) {
-  if (st.code() == StatusCode::kAlreadyExists && already_exists != nullptr) {
-    return AlreadyExistsError(already_exists);
-  }
-  if (st.code() == StatusCode::kNotFound && not_found != nullptr) return NotFoundError(not_found);
-  return st;
-}
-
-// Steps a query expected to return at most one row: true for a row, false for none.
-Result<bool> StepOne(SqliteStmt& s, std::string_view context) {
-  int rc = s.Step();
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  return SqliteError(rc, context);
-}
-
-// ---------------------------------------------------------------------------
-// Cursors: base64url("<int>|<text>"), opaque to callers.
-
-std::string EncodeCursor(std::int64_t number, std::string_view text) {
-  std::string raw = std::to_string(number);
-  raw += '|';
-  raw += text;
-  return Base64UrlEncode(raw);
-}
-
-struct Cursor {
-  std::int64_t number = 0;
-  std::string text;
-};
-
-Result<Cursor> DecodeCursor(std::string_view cursor) {
-  auto invalid = [] { return InvalidArgumentError("invalid cursor"); };
-  auto raw = Base64UrlDecode(cursor);
-  if (!raw) return invalid();
-  std::string_view view(*raw);
-  std::size_t bar = view.find('|');
-  if (bar == std::string_view::npos || bar == 0 || bar + 1 == view.size()) return invalid();
-  Cursor c;
-  const char* first = view.data();
-  const char* last = view.data() + bar;
-  auto [ptr, ec] = std::from_chars(first, last, c.number);
-  if (ec != std::errc() || ptr != last) return invalid();
-  c.text = std::string(view.substr(bar + 1));
   return c;
 }
 
@@ -675,6 +627,11 @@ class SqliteStore final : public Store {
   // --- conversations
 
   Status CreateConversation(const Conversation& conversation) override {
+    return CreateConversationAndEnqueue(conversation, {});
+  }
+
+  Status CreateConversationAndEnqueue(const Conversation& conversation,
+                                      const std::vector<Delivery>& outbox) override {
     const bool direct = conversation.type == ConversationType::kDm && conversation.members.size() == 2;
     const std::string dm_key =
         direct ? DirectKey(conversation.members[0].id, conversation.members[1].id) : std::string();
@@ -683,7 +640,7 @@ class SqliteStore final : public Store {
       for (const Member& member : conversation.members) {
         LIBCHAT_RETURN_IF_ERROR(InsertMember(db, conversation.id, member));
       }
-      return Status::Ok();
+      return sqlite_delivery::InsertDeliveries(db, outbox);
     };
     return writer_->Execute(run);
   }
@@ -762,18 +719,25 @@ class SqliteStore final : public Store {
   }
 
   Status UpdateConversation(const Conversation& conversation) override {
+    return UpdateConversationAndEnqueue(conversation, {});
+  }
+
+  Status UpdateConversationAndEnqueue(const Conversation& conversation,
+                                      const std::vector<Delivery>& outbox) override {
     auto run = [&](SqliteConnection& db) -> Status {
-      LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kUpdateConversation));
-      s.Bind(1, conversation.id.str());
-      s.Bind(2, std::string_view(ConversationStatusName(conversation.status)));
-      s.Bind(3, conversation.assignee_id);
-      s.Bind(4, conversation.snoozed_until);
-      s.Bind(5, conversation.name);
-      s.Bind(6, conversation.metadata_json);
-      s.Bind(7, conversation.updated_at);
-      LIBCHAT_RETURN_IF_ERROR(s.Run("cannot update the conversation"));
-      if (db.Changes() == 0) return NotFoundError("conversation not found");
-      return Status::Ok();
+      {
+        LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kUpdateConversation));
+        s.Bind(1, conversation.id.str());
+        s.Bind(2, std::string_view(ConversationStatusName(conversation.status)));
+        s.Bind(3, conversation.assignee_id);
+        s.Bind(4, conversation.snoozed_until);
+        s.Bind(5, conversation.name);
+        s.Bind(6, conversation.metadata_json);
+        s.Bind(7, conversation.updated_at);
+        LIBCHAT_RETURN_IF_ERROR(s.Run("cannot update the conversation"));
+        if (db.Changes() == 0) return NotFoundError("conversation not found");
+      }
+      return sqlite_delivery::InsertDeliveries(db, outbox);
     };
     return writer_->Execute(run);
   }
@@ -919,7 +883,8 @@ class SqliteStore final : public Store {
       s.Bind(4, message.metadata_json);
       s.Bind(5, message.deleted);
       s.Bind(6, message.edited_at);
-      return s.Run("cannot revise the message");
+      LIBCHAT_RETURN_IF_ERROR(s.Run("cannot revise the message"));
+      return sqlite_delivery::InsertDeliveries(db, revision.outbox);
     };
     LIBCHAT_RETURN_IF_ERROR(writer_->Execute(run));
     return message;
@@ -1048,6 +1013,128 @@ class SqliteStore final : public Store {
       receipt.updated_at = s.Time(2);
     }
     return receipt;
+  }
+
+  // --- webhook endpoints
+
+  Status CreateWebhook(const StoredWebhook& webhook) override {
+    auto run = [&](SqliteConnection& db) { return sqlite_delivery::CreateWebhook(db, webhook); };
+    return writer_->Execute(run);
+  }
+
+  Result<StoredWebhook> GetWebhook(const WebhookId& id) override {
+    auto lease = readers_->Acquire();
+    return sqlite_delivery::GetWebhook(*lease, id);
+  }
+
+  Result<std::vector<StoredWebhook>> ListWebhooks(const AppId& app) override {
+    auto lease = readers_->Acquire();
+    return sqlite_delivery::ListWebhooks(*lease, app);
+  }
+
+  Status UpdateWebhook(const StoredWebhook& webhook) override {
+    auto run = [&](SqliteConnection& db) { return sqlite_delivery::UpdateWebhook(db, webhook); };
+    return writer_->Execute(run);
+  }
+
+  Status DeleteWebhook(const WebhookId& id) override {
+    auto run = [&](SqliteConnection& db) { return sqlite_delivery::DeleteWebhook(db, id); };
+    return writer_->Execute(run);
+  }
+
+  // --- per-app settings
+
+  Result<std::optional<std::string>> GetAppSetting(const AppId& app, std::string_view key) override {
+    auto lease = readers_->Acquire();
+    return sqlite_delivery::GetAppSetting(*lease, app, key);
+  }
+
+  Status PutAppSetting(const AppId& app, std::string_view key, std::string_view value) override {
+    auto run = [&](SqliteConnection& db) { return sqlite_delivery::PutAppSetting(db, app, key, value); };
+    return writer_->Execute(run);
+  }
+
+  // --- outbox
+
+  Status EnqueueDeliveries(const std::vector<Delivery>& deliveries) override {
+    if (deliveries.empty()) return Status::Ok();
+    auto run = [&](SqliteConnection& db) { return sqlite_delivery::InsertDeliveries(db, deliveries); };
+    return writer_->Execute(run);
+  }
+
+  // One write op, so the select and the lease are in one transaction and the
+  // single writer serializes claimers: no two get the same delivery.
+  Result<std::vector<Delivery>> ClaimDueDeliveries(Timestamp now, Timestamp lease_until, int limit) override {
+    std::vector<Delivery> claimed;
+    if (limit <= 0) return claimed;
+    auto run = [&](SqliteConnection& db) -> Status {
+      LIBCHAT_ASSIGN_OR_RETURN(claimed, sqlite_delivery::ClaimDue(db, now, lease_until, limit));
+      return Status::Ok();
+    };
+    LIBCHAT_RETURN_IF_ERROR(writer_->Execute(run));
+    return claimed;
+  }
+
+  Status UpdateDelivery(const DeliveryUpdate& update) override {
+    auto run = [&](SqliteConnection& db) { return sqlite_delivery::UpdateDelivery(db, update); };
+    return writer_->Execute(run);
+  }
+
+  Result<Delivery> GetDelivery(const DeliveryId& id) override {
+    auto lease = readers_->Acquire();
+    return sqlite_delivery::GetDelivery(*lease, id);
+  }
+
+  Result<Page<Delivery>> ListDeliveries(const DeliveryQuery& query) override {
+    auto lease = readers_->Acquire();
+    return sqlite_delivery::ListDeliveries(*lease, query);
+  }
+
+  Result<int> WakeDeliveries(std::string_view recipient_id, DeliveryChannel channel, Timestamp now) override {
+    int woken = 0;
+    auto run = [&](SqliteConnection& db) -> Status {
+      LIBCHAT_ASSIGN_OR_RETURN(woken, sqlite_delivery::Wake(db, recipient_id, channel, now));
+      return Status::Ok();
+    };
+    LIBCHAT_RETURN_IF_ERROR(writer_->Execute(run));
+    return woken;
+  }
+
+  Result<std::optional<Timestamp>> NextDeliveryDue() override {
+    auto lease = readers_->Acquire();
+    return sqlite_delivery::NextDue(*lease);
+  }
+
+  // --- notifications
+
+  Status CreateNotification(const Notification& notification, const std::vector<Delivery>& deliveries) override {
+    auto run = [&](SqliteConnection& db) {
+      return sqlite_delivery::CreateNotification(db, notification, deliveries);
+    };
+    return writer_->Execute(run);
+  }
+
+  Result<Notification> GetNotification(const NotificationId& id) override {
+    auto lease = readers_->Acquire();
+    return sqlite_delivery::GetNotification(*lease, id);
+  }
+
+  Status UpdateNotificationStatus(const NotificationId& id, NotificationStatus expected, NotificationStatus status,
+                                  Timestamp at, const std::vector<Delivery>& enqueue) override {
+    auto run = [&](SqliteConnection& db) {
+      return sqlite_delivery::UpdateNotificationStatus(db, id, expected, status, at, enqueue);
+    };
+    return writer_->Execute(run);
+  }
+
+  Status CancelNotification(const NotificationId& id, Timestamp at) override {
+    auto run = [&](SqliteConnection& db) { return sqlite_delivery::CancelNotification(db, id, at); };
+    return writer_->Execute(run);
+  }
+
+  Status RetryNotification(const NotificationId& id, Timestamp at) override {
+    auto run = [&](SqliteConnection& db) { return sqlite_delivery::RetryNotification(db, id, at); };
+    return writer_->Execute(run);
   }
 
   // --- health
@@ -1193,6 +1280,8 @@ class SqliteStore final : public Store {
     result.message = std::move(m);
     result.conversation = std::move(conv);
     result.created = true;
+    // Still inside the op's savepoint: a delivery that cannot be enqueued undoes the append.
+    if (request.outbox) return sqlite_delivery::InsertDeliveries(db, request.outbox(result));
     return Status::Ok();
   }
 
