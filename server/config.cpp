@@ -1,5 +1,8 @@
 #include "server/config.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <thread>
@@ -29,6 +32,131 @@ std::vector<std::string> SplitList(const std::string& text) {
     start = comma + 1;
   }
   return out;
+}
+
+std::string Trimmed(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Standard or URL-safe base64, padding optional; false on any other character or a bad length.
+bool DecodeBase64(const std::string& text, std::string& out) {
+  out.clear();
+  std::uint32_t bits = 0;
+  int nbits = 0;
+  std::size_t padding = 0;
+  for (char c : text) {
+    int v = -1;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+' || c == '-') v = 62;
+    else if (c == '/' || c == '_') v = 63;
+    else if (c == '=') {
+      ++padding;
+      continue;
+    }
+    if (v < 0 || padding > 0) return false;  // a stray character, or data after padding
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    nbits += 6;
+    if (nbits >= 8) {
+      nbits -= 8;
+      out.push_back(static_cast<char>((bits >> nbits) & 0xFF));
+    }
+  }
+  return padding <= 2 && nbits < 6;
+}
+
+// The 32-byte secrets key from 64 hex digits or base64 (the forms `openssl rand -hex 32` and
+// `openssl rand -base64 32` print). Never echoes the value in an error.
+Status ApplySecretsKey(ServerConfig& c, const std::string& value) {
+  const std::string text = Trimmed(value);
+  std::string key;
+  if (text.size() == 64 && std::all_of(text.begin(), text.end(), [](char ch) { return HexDigit(ch) >= 0; })) {
+    for (std::size_t i = 0; i < 64; i += 2) {
+      key.push_back(static_cast<char>(HexDigit(text[i]) * 16 + HexDigit(text[i + 1])));
+    }
+  } else if (!DecodeBase64(text, key) || key.size() != 32) {
+    return Bad("secrets-key", "expected 64 hex digits or the base64 of 32 bytes (openssl rand -hex 32)");
+  }
+  c.secrets_key = std::move(key);
+  return Status::Ok();
+}
+
+// "10.0.0.0/8", "::1/128"; a bare address is a single host. Stored normalized as address/prefix.
+Status ApplyNetworks(ServerConfig& c, const std::string& value) {
+  std::vector<std::string> networks;
+  for (const std::string& item : SplitList(value)) {
+    const auto slash = item.find('/');
+    const std::string address = item.substr(0, slash);
+    unsigned char bytes[16];
+    const bool v4 = inet_pton(AF_INET, address.c_str(), bytes) == 1;
+    const bool v6 = !v4 && inet_pton(AF_INET6, address.c_str(), bytes) == 1;
+    const int max_prefix = v4 ? 32 : 128;
+    int prefix = max_prefix;
+    const bool prefix_ok = slash == std::string::npos ||
+                           (item.size() - slash - 1 <= 3 && ParseNumber(item.substr(slash + 1), prefix) &&
+                            prefix >= 0 && prefix <= max_prefix);
+    if ((!v4 && !v6) || !prefix_ok) {
+      return Bad("outbound-allow-networks", "\"" + item + "\" is not a CIDR network such as 10.0.0.0/8 or ::1/128");
+    }
+    networks.push_back(address + "/" + std::to_string(prefix));
+  }
+  c.outbound_allow_networks = std::move(networks);
+  return Status::Ok();
+}
+
+// Comma-separated seconds with up to three decimals ("0,5,300", "0,0.25"): 1 to 32 steps of at most 7 days.
+Status ApplyRetrySchedule(ServerConfig& c, const std::string& value) {
+  constexpr std::int64_t kMaxStepMs = 7LL * 24 * 3600 * 1000;
+  const auto bad = [] {
+    return Bad("delivery-retry-schedule",
+               "expected 1 to 32 comma-separated delays in seconds (e.g. 0,5,300), each at most 604800");
+  };
+  std::vector<std::int64_t> schedule;
+  const std::vector<std::string> items = SplitList(value);
+  // SplitList drops empty items; here "0,,5" is a typo to report, not a two-step schedule.
+  if (items.size() != static_cast<std::size_t>(std::count(value.begin(), value.end(), ',')) + 1) return bad();
+  for (const std::string& item : items) {
+    const auto dot = item.find('.');
+    const std::string whole = item.substr(0, dot);
+    const std::string fraction = dot == std::string::npos ? std::string() : item.substr(dot + 1);
+    std::int64_t seconds = 0;
+    std::int64_t millis = 0;
+    if (whole.empty() || whole.size() > 7 || whole[0] == '-' || !ParseNumber(whole, seconds)) return bad();
+    if (dot != std::string::npos) {
+      if (fraction.empty() || fraction.size() > 3 || !ParseNumber(fraction, millis) || fraction[0] == '-' ||
+          fraction[0] == '+') {
+        return bad();
+      }
+      for (std::size_t i = fraction.size(); i < 3; ++i) millis *= 10;
+    }
+    const std::int64_t ms = seconds * 1000 + millis;
+    if (ms > kMaxStepMs) return bad();
+    schedule.push_back(ms);
+  }
+  if (schedule.empty() || schedule.size() > 32) return bad();
+  c.delivery_retry_schedule_ms = std::move(schedule);
+  return Status::Ok();
+}
+
+Status ApplyTlsVerify(ServerConfig& c, const std::string& v) {
+  if (v == "true" || v == "1" || v == "yes" || v == "on") {
+    c.tls_verify = true;
+  } else if (v == "false" || v == "0" || v == "no" || v == "off") {
+    c.tls_verify = false;
+  } else {
+    return Bad("tls-verify", "expected true or false");
+  }
+  return Status::Ok();
 }
 
 // One setting: its environment variable, its flag, and how to apply a value.
@@ -160,6 +288,34 @@ const std::vector<Setting>& Settings() {
        Number<int>("presence-grace-ms", &ServerConfig::presence_grace_ms, 0, 3600000)},
       {"CHAT_PASSWORD_MEMORY_KIB", "--password-memory-kib", "Argon2id memory cost in KiB (default 19456)",
        Number<int>("password-memory-kib", &ServerConfig::password_memory_kib, 8192, 4 * 1024 * 1024)},
+      {"CHAT_SECRETS_KEY", "--secrets-key",
+       "key sealing provider credentials and webhook secrets: 64 hex digits or base64 of 32 bytes "
+       "(default: the key file)",
+       ApplySecretsKey},
+      {"CHAT_SECRETS_KEY_FILE", "--secrets-key-file",
+       "file holding the secrets key, created with a random key when absent (default: <db>.key)",
+       [](ServerConfig& c, const std::string& v) {
+         if (v.empty()) return Bad("secrets-key-file", "must not be empty");
+         c.secrets_key_file = v;
+         return Status::Ok();
+       }},
+      {"CHAT_OUTBOUND_ALLOW_NETWORKS", "--outbound-allow-networks",
+       "comma-separated CIDRs that webhook and email targets may reach although private (default: none)",
+       ApplyNetworks},
+      // At most a minute: a claimed delivery's lease (2 min) must outlast the request.
+      {"CHAT_WEBHOOK_TIMEOUT_MS", "--webhook-timeout-ms", "webhook request timeout in ms, up to 60000 (default 15000)",
+       Number<int>("webhook-timeout-ms", &ServerConfig::webhook_timeout_ms, 100, 60000)},
+      {"CHAT_DELIVERY_RETRY_SCHEDULE", "--delivery-retry-schedule",
+       "seconds before each delivery attempt, e.g. 0,5,300 (default 0,5,300,1800,7200,18000,36000,36000)",
+       ApplyRetrySchedule},
+      {"CHAT_DELIVERY_LEASE_MS", "--delivery-lease-ms",
+       "how long a claimed delivery is reserved for its worker; after a crash it is retried once this passed "
+       "(default 120000; must exceed the webhook timeout)",
+       Number<int>("delivery-lease-ms", &ServerConfig::delivery_lease_ms, 1000, 3600000)},
+      {"CHAT_DELIVERY_WORKERS", "--delivery-workers", "threads sending webhooks and email; 0 = none (default 2)",
+       Number<int>("delivery-workers", &ServerConfig::delivery_workers, 0, 64)},
+      {"CHAT_TLS_VERIFY", "--tls-verify", "verify TLS certificates of webhook and email targets (default true)",
+       ApplyTlsVerify},
   };
   return settings;
 }
@@ -225,6 +381,13 @@ Result<ServerConfig> LoadConfig(const std::vector<std::string>& args,
       value = args[++i];
     }
     if (Status st = match->apply(config, value); !st.ok()) return st;
+  }
+  if (!config.secrets_key.empty() && !config.secrets_key_file.empty()) {
+    return InvalidArgumentError("set CHAT_SECRETS_KEY (--secrets-key) or CHAT_SECRETS_KEY_FILE (--secrets-key-file), "
+                                "not both");
+  }
+  if (config.delivery_lease_ms <= config.webhook_timeout_ms) {
+    return InvalidArgumentError("CHAT_DELIVERY_LEASE_MS (--delivery-lease-ms) must exceed CHAT_WEBHOOK_TIMEOUT_MS");
   }
   if (config.io_threads == 0) {
     config.io_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -44,6 +44,24 @@ struct ServerConfig {
   int shutdown_grace_ms = 5000;           // how long in-flight work may take after SIGTERM
   int password_memory_kib = 19456;        // CHAT_PASSWORD_MEMORY_KIB: Argon2id memory cost
 
+  // External delivery (webhooks, email): Options::delivery.
+  // CHAT_SECRETS_KEY / --secrets-key: 64 hex digits or base64 of 32 bytes; held here as the raw 32 bytes. It
+  // seals provider credentials and webhook secrets at rest. Empty: the key file below.
+  std::string secrets_key;
+  // CHAT_SECRETS_KEY_FILE / --secrets-key-file: a file holding the key (created with a random key when absent).
+  // Empty: "<db>.key". Setting both this and secrets_key is an error.
+  std::string secrets_key_file;
+  // CHAT_OUTBOUND_ALLOW_NETWORKS / --outbound-allow-networks: CIDRs ("10.0.0.0/8,::1/128") that webhook and
+  // email targets may resolve to although they are private or loopback. Default: none.
+  std::vector<std::string> outbound_allow_networks;
+  int webhook_timeout_ms = 15000;  // CHAT_WEBHOOK_TIMEOUT_MS / --webhook-timeout-ms
+  // CHAT_DELIVERY_RETRY_SCHEDULE / --delivery-retry-schedule: seconds before each attempt ("0,5,300"; fractions
+  // allowed, ms precision). Empty: the library's default schedule.
+  std::vector<std::int64_t> delivery_retry_schedule_ms;
+  int delivery_lease_ms = 120000;  // CHAT_DELIVERY_LEASE_MS / --delivery-lease-ms: claim lease of a delivery
+  int delivery_workers = 2;        // CHAT_DELIVERY_WORKERS / --delivery-workers: outbox threads; 0 = none
+  bool tls_verify = true;          // CHAT_TLS_VERIFY / --tls-verify true|false: webhook and email TLS
+
   bool show_help = false;
   bool show_version = false;
 };

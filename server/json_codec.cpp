@@ -260,10 +260,6 @@ Json ToJson(const Receipt& receipt) {
   return j;
 }
 
-namespace {
-Json StringOrNull(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
-}  // namespace
-
 Json ToJson(const WebhookEndpoint& webhook) {
   Json j = Json::object();
   j["id"] = webhook.id.str();

@@ -1,6 +1,8 @@
 // libchat-server: configuration in, Chat and Server up, signals to a graceful stop.
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -39,6 +41,18 @@ int main(int argc, char** argv) {
   options.rate_limits.app_requests_per_s = config->rate_limit;
   options.rate_limits.app_burst = config->rate_burst;
   options.rate_limits.customer_sends_per_min = config->customer_send_limit;
+  options.delivery.secrets_key = config->secrets_key;
+  options.delivery.secrets_key_file = config->secrets_key_file;
+  options.delivery.allowed_private_networks = config->outbound_allow_networks;
+  options.delivery.webhook_timeout = std::chrono::milliseconds(config->webhook_timeout_ms);
+  options.delivery.claim_lease = std::chrono::milliseconds(config->delivery_lease_ms);
+  options.delivery.verify_tls = config->tls_verify;
+  if (!config->delivery_retry_schedule_ms.empty()) {
+    options.delivery.retry_schedule.clear();
+    for (std::int64_t ms : config->delivery_retry_schedule_ms) {
+      options.delivery.retry_schedule.push_back(std::chrono::milliseconds(ms));
+    }
+  }
   auto chat = Chat::Open(std::move(options));
   if (!chat.ok()) {
     log.Error("cannot open the store " + config->database_path + ": " + chat.status().ToString());

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "server/api/api.h"
+#include "server/delivery_runner.h"
 #include "server/http_connection.h"
 #include "server/hub.h"
 #include "server/metrics.h"
@@ -36,6 +37,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
         log(logger),
         workers(static_cast<std::size_t>(cfg.worker_threads)),
         ws_tickets(std::make_shared<WsTicketStore>(TicketOptions(cfg))),
+        delivery_runner(chat_ref, logger, RunnerOptions(cfg)),
         api(chat_ref, MakeApiOptions(cfg)),
         hub(chat_ref, counters, io_context, workers, logger, MakeHubOptions(cfg)),
         context{io, chat, config, log, api, hub, workers, counters, stopping, *ws_tickets,
@@ -46,6 +48,12 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
   static WsTicketOptions TicketOptions(const ServerConfig& cfg) {
     WsTicketOptions options;
     options.ttl = std::chrono::milliseconds(cfg.ws_ticket_ttl_ms);
+    return options;
+  }
+
+  static DeliveryRunnerOptions RunnerOptions(const ServerConfig& cfg) {
+    DeliveryRunnerOptions options;
+    options.workers = cfg.delivery_workers;
     return options;
   }
 
@@ -66,6 +74,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     options.metrics_token = cfg.metrics_token;
     options.render_metrics = [this] { return RenderServerMetrics(counters, chat.GetStoreMetrics(), LIBCHAT_VERSION); };
     options.rate_limited_count = &counters.rate_limited;
+    options.delivery_queued = [this] { delivery_runner.Wake(); };
     return options;
   }
 
@@ -120,6 +129,8 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
   ServerCounters counters;
   std::atomic<bool> stopping{false};
   std::shared_ptr<WsTicketStore> ws_tickets;  // shared with the Api
+  // Drains the outbox on its own threads; started by Start, stopped by Shutdown, joined by ~Server.
+  DeliveryRunner delivery_runner;
   Api api;
   Hub hub;
   ServerContext context;
@@ -138,6 +149,7 @@ Server::Server(asio::io_context& io, Chat& chat, const ServerConfig& config, Log
 
 Server::~Server() {
   Shutdown();
+  state_->delivery_runner.Stop();  // joins: no delivery runs once the Chat may be destroyed
   state_->workers.join();
 }
 
@@ -158,6 +170,7 @@ Status Server::Start() {
   s.port = s.acceptor.local_endpoint().port();
   s.Accept();
   s.WakeSnoozedLoop();
+  s.delivery_runner.Start();
   return Status::Ok();
 }
 
@@ -167,6 +180,7 @@ void Server::Shutdown() {
   State& s = *state_;
   std::call_once(s.shutdown_once, [&s] {
     s.stopping.store(true);
+    s.delivery_runner.RequestStop();
     // The acceptor lives on a strand: close it there, never concurrently with its handler.
     if (s.io.stopped()) {
       asio::error_code ignored;

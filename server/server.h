@@ -24,7 +24,8 @@ class Server {
  public:
   // `chat` and `logger` must outlive the Server. Destroy the Server after the
   // io_context has stopped running its handlers (or after Shutdown() and run()
-  // returning): the destructor waits for the worker threads.
+  // returning): the destructor waits for the worker threads and for the
+  // delivery threads (config.delivery_workers) that Start begins and Shutdown stops.
   Server(asio::io_context& io, Chat& chat, const ServerConfig& config, Logger& logger);
   ~Server();
   Server(const Server&) = delete;

@@ -36,6 +36,10 @@ struct ApiOptions {
   api::IdempotencyOptions idempotency;
   // Incremented on every request refused with 429 rate_limited (Chat::ChargeRequest / ChargeSend); may be null.
   std::atomic<std::uint64_t>* rate_limited_count = nullptr;
+  // Called after a request queued outbox work that is due now (a notification created, a delivery or a
+  // notification retried), so that a delivery worker can start at once instead of at its next poll. Must not
+  // block; may be empty.
+  std::function<void()> delivery_queued;
 };
 
 namespace api {

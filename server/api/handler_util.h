@@ -60,6 +60,7 @@ void AddAppRoutes(Routes& routes);
 void AddSdkRoutes(Routes& routes);
 void AddConversationRoutes(Routes& routes);
 void AddMemberRoutes(Routes& routes);
+void AddDeliveryRoutes(Routes& routes);
 
 // --- responses
 

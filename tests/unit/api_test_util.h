@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -97,7 +98,9 @@ inline Header ApiKey(const std::string& key) { return {"X-API-Key", key}; }
 // A Chat + Api pair over a fresh in-memory store.
 class ApiHarness {
  public:
-  explicit ApiHarness(server::ApiOptions api_options = DefaultApiOptions()) {
+  // `configure`, when given, adjusts the Chat's Options last (delivery providers, limits, ...).
+  explicit ApiHarness(server::ApiOptions api_options = DefaultApiOptions(),
+                      const std::function<void(Options&)>& configure = nullptr) {
     clock = std::make_shared<testing::FakeClock>();
     store = std::make_shared<FaultyStore>(testing::NewMemoryStore());
     Options options;
@@ -106,6 +109,7 @@ class ApiHarness {
     options.jwt_secret = kTestJwtSecret;
     options.password_hashing.memory_kib = 8192;
     options.password_hashing.iterations = 1;
+    if (configure) configure(options);
     auto opened = Chat::Open(std::move(options));
     INFO(opened.status().ToString());
     REQUIRE(opened.ok());

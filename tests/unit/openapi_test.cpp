@@ -25,6 +25,7 @@
 
 #include "api_test_util.h"
 #include "catch.h"
+#include "delivery_test_doubles.h"
 #include "server/api/handler_util.h"
 #include "server/api/router.h"
 #include "server/metrics.h"
@@ -138,6 +139,7 @@ std::set<RouteKey> RegisteredRoutes() {
   server::api::AddSdkRoutes(routes);
   server::api::AddConversationRoutes(routes);
   server::api::AddMemberRoutes(routes);
+  server::api::AddDeliveryRoutes(routes);
   std::set<RouteKey> out;
   for (const auto& [method, pattern] : routes.router.RouteTable()) out.emplace(method, NormalizePath(pattern));
   return out;
@@ -831,7 +833,8 @@ TEST_CASE("openapi: real API responses match the documented schemas", "[openapi]
   options.openapi_json = std::string(server::OpenApiDocument());
   server::ServerCounters counters;
   options.render_metrics = [&counters] { return server::RenderServerMetrics(counters, StoreMetrics(), "test"); };
-  ApiHarness h(options);
+  RecordingDelivery delivery;  // webhooks and email go to recording doubles, never to the network
+  ApiHarness h(options, [&delivery](Options& chat_options) { UseRecordingDelivery(chat_options, delivery); });
   LiveChecker live(doc);
 
   // Calls through the harness (which checks request ids and the error envelope) and then the document.
@@ -990,6 +993,68 @@ TEST_CASE("openapi: real API responses match the documented schemas", "[openapi]
   CHECK(call("DELETE", posted_path, Json(), {owner}).status == 200);
   CHECK(call("PATCH", posted_path, Json{{"text", "again"}}, {owner}).status == 409);
   CHECK(call("GET", group_path, Json(), {owner}).status == 200);
+
+  // Delivery: webhooks, the outbox, the email provider, the policy, notifications
+  const std::string apps = "/v1/apps/" + app;
+  const Json hook_body = {{"url", "https://93.184.215.14/hooks"}, {"events", Json::array({"message.created"})}};
+  Response hook = call("POST", apps + "/webhooks", hook_body, {owner});
+  REQUIRE(hook.status == 201);
+  const std::string hook_path = apps + "/webhooks/" + json_of(hook)["webhook"]["id"].get<std::string>();
+  CHECK(call("POST", apps + "/webhooks", Json{{"url", "http://127.0.0.1/x"}, {"events", hook_body["events"]}}, {owner})
+            .status == 400);
+  CHECK(call("GET", apps + "/webhooks", Json(), {secret}).status == 200);
+  CHECK(call("GET", hook_path, Json(), {owner}).status == 200);
+  CHECK(call("GET", apps + "/webhooks/wh_nothere", Json(), {owner}).status == 404);
+  CHECK(call("PATCH", hook_path, Json{{"enabled", true}}, {owner}).status == 200);
+  CHECK(call("POST", hook_path + "/rotate-secret", Json(), {owner}).status == 200);
+  REQUIRE(call("POST", conv + "/messages", Json{{"text", "Shipped!"}}, {owner}).status == 201);
+  REQUIRE(h.chat->ProcessDueDeliveries(10).ok());
+  Response outbox = call("GET", apps + "/deliveries?status=delivered&channel=webhook", Json(), {owner});
+  REQUIRE(outbox.status == 200);
+  REQUIRE_FALSE(json_of(outbox)["data"].empty());
+  const std::string delivery_path = apps + "/deliveries/" + json_of(outbox)["data"][0]["id"].get<std::string>();
+  CHECK(call("GET", hook_path + "/deliveries?limit=5", Json(), {owner}).status == 200);
+  CHECK(call("GET", apps + "/deliveries?status=lost", Json(), {owner}).status == 400);
+  CHECK(call("GET", delivery_path, Json(), {owner}).status == 200);
+  CHECK(call("POST", delivery_path + "/retry", Json(), {owner}).status == 202);
+  CHECK(call("POST", delivery_path + "/retry", Json(), {owner}).status == 409);
+  const std::string provider = apps + "/email-provider";
+  CHECK(call("GET", provider, Json(), {owner}).status == 404);
+  CHECK(call("PUT", provider,
+             Json{{"type", "smtp"}, {"from", "Acme <support@acme.example>"}, {"host", "smtp.acme.example"},
+                  {"port", 587}, {"username", "mailer"}, {"password", "pw-0123456789"}},
+             {owner}).status == 200);
+  CHECK(call("PUT", provider, Json{{"type", "fax"}, {"from", "a@acme.example"}}, {owner}).status == 400);
+  CHECK(call("GET", provider, Json(), {secret}).status == 200);
+  CHECK(call("GET", apps + "/delivery-policy", Json(), {owner}).status == 200);
+  CHECK(call("PUT", apps + "/delivery-policy",
+             Json{{"channels", Json::array({"webhook", "email"})}, {"offline_after_s", 30}}, {owner}).status == 200);
+  CHECK(call("PUT", apps + "/delivery-policy", Json{{"offline_after_s", -1}}, {owner}).status == 400);
+  const Json email_notification = {{"to", {{"email", "grace@example.com"}}},
+                                   {"channels", Json::array({"email"})},
+                                   {"subject", "Shipped"},
+                                   {"body", "On its way"}};
+  Response queued = call("POST", apps + "/notifications", email_notification, {owner});
+  REQUIRE(queued.status == 202);
+  const std::string notification = apps + "/notifications/" + json_of(queued)["id"].get<std::string>();
+  REQUIRE(h.chat->ProcessDueDeliveries(10).ok());
+  CHECK(call("GET", notification, Json(), {owner}).status == 200);
+  CHECK(call("DELETE", notification, Json(), {owner}).status == 409);
+  CHECK(call("POST", apps + "/notifications", Json{{"to", {{"email", "grace@example.com"}}}}, {owner}).status == 400);
+  delivery.email->SetOutcome(SendOutcome::Failed(SendOutcome::Kind::kPermanent, 550, "mailbox unavailable"));
+  Response doomed = call("POST", apps + "/notifications", email_notification, {owner});
+  REQUIRE(doomed.status == 202);
+  REQUIRE(h.chat->ProcessDueDeliveries(10).ok());
+  CHECK(call("POST", apps + "/notifications/" + json_of(doomed)["id"].get<std::string>() + "/retry", Json(), {owner})
+            .status == 202);
+  Json later_body = email_notification;
+  later_body["scheduled_at"] = "2026-06-01T09:00:00.000Z";
+  Response later = call("POST", apps + "/notifications", later_body, {owner});
+  REQUIRE(later.status == 202);
+  CHECK(call("DELETE", apps + "/notifications/" + json_of(later)["id"].get<std::string>(), Json(), {owner}).status ==
+        200);
+  CHECK(call("DELETE", provider, Json(), {owner}).status == 204);
+  CHECK(call("DELETE", hook_path, Json(), {owner}).status == 204);
 
   // WebSocket tickets
   CHECK(call("POST", "/v1/ws/ticket", Json(), {owner}).status == 201);
