@@ -924,3 +924,52 @@ TEST_CASE("delivery runner: store failures are logged and retried with backoff",
 
 }  // namespace
 }  // namespace libchat::test
+
+namespace libchat::test {
+namespace {
+
+TEST_CASE("delivery api: a notification retried with the same Idempotency-Key is queued once", "[delivery_api]") {
+  DeliveryApi t;
+  const std::string notifications = t.Base() + "/notifications";
+  const Json body{{"to", {{"customer_ids", Json::array({t.sdk.customer_id})}}},
+                  {"channels", Json::array({"websocket"})},
+                  {"body", "Your order shipped"},
+                  {"priority", "urgent"}};
+  std::vector<Header> headers = t.Owner();
+  headers.push_back({"Idempotency-Key", "notify-order-1234-shipped"});
+  Response first = t.Send("POST", notifications, body, headers);
+  REQUIRE(first.status == 202);
+  Response again = t.Send("POST", notifications, body, headers);
+  REQUIRE(again.status == 202);
+  CHECK(BodyJson(again)["id"] == BodyJson(first)["id"]);
+  // The customer is offline: the one websocket delivery waits, and nothing else was queued.
+  Response listed = t.Get(t.Base() + "/deliveries?channel=websocket", t.Owner());
+  REQUIRE(listed.status == 200);
+  CHECK(BodyJson(listed)["data"].size() == 1);
+  // The same key with another request is refused rather than replayed.
+  Json other = body;
+  other["body"] = "Something else";
+  CHECK(t.Send("POST", notifications, other, headers).status == 422);
+}
+
+}  // namespace
+}  // namespace libchat::test
+
+namespace libchat::test {
+namespace {
+
+TEST_CASE("delivery api: an SMTP host on a private or loopback address is refused", "[delivery_api]") {
+  DeliveryApi t;
+  for (const std::string host : {"127.0.0.1", "10.1.2.3", "169.254.169.254", "localhost", "::1"}) {
+    INFO(host);
+    Response refused = t.Send("PUT", t.Base() + "/email-provider",
+                              Json{{"type", "smtp"}, {"from", "help@acme.example"}, {"host", host}, {"port", "25"},
+                                   {"security", "none"}},
+                              t.Owner());
+    CHECK(refused.status == 400);
+  }
+  CHECK(t.Get(t.Base() + "/email-provider", t.Owner()).status == 404);  // nothing was stored
+}
+
+}  // namespace
+}  // namespace libchat::test

@@ -141,10 +141,13 @@ Result<EmailProviderConfig> Chat::Impl::LoadEmailProviderConfig(const AppId& app
   EmailProviderConfig config;
   config.type = j.value("type", "");
   config.from = j.value("from", "");
-  for (const auto& [name, value] : j.value("settings", Json::object()).items()) {
+  // Named, not iterated as temporaries: items() refers into its object, which a temporary would not outlive.
+  const Json settings = j.value("settings", Json::object());
+  const Json sealed = j.value("sealed", Json::object());
+  for (const auto& [name, value] : settings.items()) {
     if (value.is_string()) config.settings[name] = value.get<std::string>();
   }
-  for (const auto& [name, value] : j.value("sealed", Json::object()).items()) {
+  for (const auto& [name, value] : sealed.items()) {
     if (!value.is_string()) continue;
     LIBCHAT_ASSIGN_OR_RETURN(config.settings[name], secret_box->Open(value.get<std::string>(), EmailSecretAad(app, name)));
   }
@@ -164,7 +167,8 @@ Result<Chat::Impl::AppEmail> Chat::Impl::EmailProviderOf(const AppId& app) {
   if (options.delivery.email_provider_factory) {
     LIBCHAT_ASSIGN_OR_RETURN(provider, options.delivery.email_provider_factory(config));
   } else {
-    LIBCHAT_ASSIGN_OR_RETURN(provider, NewEmailProvider(config, options.delivery.http_client));
+    LIBCHAT_ASSIGN_OR_RETURN(provider, NewEmailProvider(config, options.delivery.http_client,
+                                                        options.delivery.allowed_private_networks));
   }
   if (!provider) return InternalError("the email provider factory returned nothing");
   std::lock_guard lock(email_providers_mutex_);
@@ -225,6 +229,14 @@ Result<EmailProviderSettings> Chat::PutEmailProvider(const Principal& principal,
     LIBCHAT_RETURN_IF_ERROR(internal::ValidateText(name, value, 0, 4096));
   }
   LIBCHAT_RETURN_IF_ERROR(ValidateEmailProviderConfig(config));
+  if (config.type == "smtp") {
+    // Refused again on connect; checked here too so that the owner hears of it now, not in a dead letter.
+    const std::string& host = config.settings["host"];
+    const std::string literal = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    // Only a refusal counts here: a name that does not resolve yet fails at send time like any outage.
+    Status target = internal::CheckUrlTarget("https://" + literal + "/", impl.outbound_allowlist);
+    if (target.code() == StatusCode::kPermissionDenied) return InvalidArgumentError("host: " + target.message());
+  }
   const Timestamp now = impl.Now();
   Json stored = Json::object();
   stored["type"] = config.type;

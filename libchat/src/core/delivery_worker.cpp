@@ -176,13 +176,9 @@ Status Chat::Impl::RunDelivery(Delivery delivery) {
         if ((other.kind == "notification.fallback") != is_fallback) already_delivered = true;
       }
     }
-    PolicyContext context{delivery, config->policy, now};
-    context.recipient_online = presence_state.online;
-    context.recipient_offline_since = presence_state.offline_since;
-    context.message = message;
-    context.recipient_read_seq = read_seq;
-    context.recipient_email = recipient_email;
-    context.already_delivered = already_delivered;
+    // Every member spelled out: -Wmissing-field-initializers (-Wextra) flags a partial aggregate init.
+    const PolicyContext context{delivery, config->policy, now, presence_state.online, presence_state.offline_since,
+                                message, read_seq, recipient_email, already_delivered};
     const PolicyDecision decision = RunPolicyChain(policy_steps, context);
     if (decision.kind == PolicyDecision::Kind::kSkip) {
       DeliveryUpdate update;

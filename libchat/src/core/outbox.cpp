@@ -104,6 +104,11 @@ std::function<std::vector<Delivery>(const AppendResult&)> Chat::Impl::MessageOut
                               internal::MessageWebhookBody("message.created", now, appended.message,
                                                            appended.conversation),
                               now);
+      for (Delivery& hook : out) {  // so the outbox can be read by message
+        hook.conversation_id = appended.message.conversation_id;
+        hook.message_id = appended.message.id;
+        hook.message_seq = appended.message.seq;
+      }
     }
     if (updated_hook && appended.conversation.status == ConversationStatus::kOpen) {
       auto updated = WebhookDeliveries(

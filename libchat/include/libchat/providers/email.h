@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "libchat/providers/http_client.h"
 #include "libchat/providers/send_outcome.h"
@@ -35,7 +36,8 @@ class EmailProvider {
 
 // An app's email provider settings. `type` is "smtp", "mailgun", "sendgrid",
 // "postmark" or "ses"; `settings` holds the type's fields (all strings):
-//   smtp:     host, port ("587"), security ("starttls" | "tls" | "none"), username, password
+//   smtp:     host, port ("587"), security ("starttls" | "tls" | "none"), username, password,
+//             tls_verify ("true" | "false": "false" accepts a self-signed server certificate)
 //   mailgun:  domain, api_key, region ("us" | "eu", default "us"), base_url (tests only)
 //   sendgrid: api_key, base_url (tests only)
 //   postmark: server_token, message_stream ("outbound"), base_url (tests only)
@@ -55,9 +57,12 @@ bool IsSecretEmailSetting(const std::string& name);
 // formed). kInvalidArgument names the first problem.
 Status ValidateEmailProviderConfig(const EmailProviderConfig& config);
 
-// Builds the provider `config` describes. HTTP providers send through `http`;
-// SMTP uses libcurl directly (its own connection, TLS as configured).
+// Builds the provider `config` describes. HTTP providers send through `http`
+// (which applies its own address policy); SMTP uses libcurl directly and
+// refuses hosts that resolve to private, loopback or link-local addresses
+// unless they are inside `allowed_private_networks` (CIDRs).
 Result<std::shared_ptr<EmailProvider>> NewEmailProvider(const EmailProviderConfig& config,
-                                                        std::shared_ptr<HttpClient> http);
+                                                        std::shared_ptr<HttpClient> http,
+                                                        const std::vector<std::string>& allowed_private_networks = {});
 
 }  // namespace libchat

@@ -26,11 +26,13 @@ struct SettingSpec {
 
 struct TypeSpec {
   std::string_view type;
-  std::array<SettingSpec, 5> settings;  // unused slots have a null name
+  std::array<SettingSpec, 6> settings;  // unused slots have a null name
 };
 
 constexpr std::array<TypeSpec, 5> kTypes{{
-    {"smtp", {{{"host", true}, {"port", false}, {"security", false}, {"username", false}, {"password", false}}}},
+    {"smtp",
+     {{{"host", true}, {"port", false}, {"security", false}, {"username", false}, {"password", false},
+       {"tls_verify", false}}}},
     {"mailgun", {{{"domain", true}, {"api_key", true}, {"region", false}, {"base_url", false}, {nullptr, false}}}},
     {"sendgrid", {{{"api_key", true}, {"base_url", false}, {nullptr, false}, {nullptr, false}, {nullptr, false}}}},
     {"postmark",
@@ -264,9 +266,18 @@ Status ValidateEmailProviderConfig(const EmailProviderConfig& config) {
 }
 
 Result<std::shared_ptr<EmailProvider>> NewEmailProvider(const EmailProviderConfig& config,
-                                                        std::shared_ptr<HttpClient> http) {
+                                                        std::shared_ptr<HttpClient> http,
+                                                        const std::vector<std::string>& allowed_private_networks) {
   if (Status status = ValidateEmailProviderConfig(config); !status.ok()) return status;
-  if (config.type == "smtp") return internal::NewSmtpEmailProvider(config);
+  if (config.type == "smtp") {
+    // The SMTP host is the tenant's choice: the same SSRF policy as webhooks (the HTTP providers get it
+    // from the HttpClient).
+    internal::SmtpProviderOptions options;
+    auto allowlist = internal::NetworkAllowlist::Parse(allowed_private_networks);
+    if (!allowlist.ok()) return allowlist.status();
+    options.address_policy = std::move(allowlist).value();
+    return internal::NewSmtpEmailProvider(config, options);
+  }
   if (!http) return InvalidArgumentError("the " + config.type + " email provider needs an HttpClient");
   if (config.type == "mailgun") return internal::NewMailgunEmailProvider(config, std::move(http));
   if (config.type == "sendgrid") return internal::NewSendGridEmailProvider(config, std::move(http));
