@@ -54,6 +54,7 @@ struct Flags {
   int raw_conversations = 64;  // A' and A2 spread their rows over this many conversations
   int text_bytes = 64;         // message text size, both parts
   bool client_msg_id = true;
+  bool webhook = false;        // Part B: a message.created webhook, so each message also writes an outbox row
   bool keep_db = false;
   bool hot = true;             // Part B scenarios to run
   bool spread = true;
@@ -66,7 +67,7 @@ void PrintUsage() {
   std::puts(
       "usage: append_bench [--producers N[,N...]] [--messages M] [--db-dir DIR]\n"
       "                    [--raw-rows R] [--raw-conversations C] [--batch B] [--text-bytes T]\n"
-      "                    [--scenarios LIST] [--no-client-msg-id] [--keep-db]\n"
+      "                    [--scenarios LIST] [--no-client-msg-id] [--webhook] [--keep-db]\n"
       "  --producers   producer threads of Part B; a list runs each count (default 64)\n"
       "  --messages    messages per producer in Part B (default 200)\n"
       "  --db-dir      where the fresh database files go (default $TMPDIR or /tmp);\n"
@@ -76,6 +77,7 @@ void PrintUsage() {
       "  --raw-conversations  conversations the A' and A2 rows are spread over (default 64)\n"
       "  --text-bytes  bytes of message text (default 64)\n"
       "  --no-client-msg-id  send without client_msg_id (both parts; default: a unique one per message)\n"
+      "  --webhook     Part B: subscribe a message.created webhook first (each message then also writes an outbox row)\n"
       "  --scenarios   Part B scenarios, a list of: hot (one hot conversation), spread (one\n"
       "                conversation per producer), store (diagnostic: Store::AppendMessage, one\n"
       "                conversation per producer), store-hot (diagnostic: Store::AppendMessage, one\n"
@@ -142,6 +144,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       flags->db_dir = v;
     } else if (arg == "--no-client-msg-id") {
       flags->client_msg_id = false;
+    } else if (arg == "--webhook") {
+      flags->webhook = true;
     } else if (arg == "--scenarios") {
       if (!value(&v)) return false;
       const std::string list = std::string(",") + v + ",";
@@ -341,10 +345,14 @@ RawResult RunRaw(const Flags& flags, bool full_append, int conversations) {
   std::vector<std::string> conv_ids;
   for (int i = 0; i < conversations; ++i) conv_ids.push_back(ids.Next("conv_"));
   {
-    std::string setup = "INSERT INTO apps VALUES (1, '" + app_id +
-                        "', 'acc_x', 'bench', 'pk_x', 'skh_x', 'secret', '{}', '[]', 0, 0, 0);";
+    // Named columns: later migrations add columns with defaults.
+    std::string setup =
+        "INSERT INTO apps (pk, id, account_id, name, publishable_key, secret_key_hash, identity_secret, theme_json, "
+        "prechat_json, identity_verification, created_at, updated_at) VALUES (1, '" +
+        app_id + "', 'acc_x', 'bench', 'pk_x', 'skh_x', 'secret', '{}', '[]', 0, 0, 0);";
     for (const std::string& c : conv_ids) {
-      setup += "INSERT INTO conversations VALUES ('" + c + "', '" + app_id +
+      setup += "INSERT INTO conversations (id, app_id, type, status, assignee_id, name, metadata_json, customer_id, "
+               "last_seq, snoozed_until, created_at, updated_at, last_activity_at) VALUES ('" + c + "', '" + app_id +
                "', 'support', 'open', '', '', '{}', '" + sender + "', 0, NULL, 0, 0, 0);";
     }
     if (!db.Exec(setup.c_str())) return result;
@@ -548,6 +556,19 @@ FacadeResult RunFacade(const Flags& flags, int producers, Scenario scenario) {
   if (!app.ok()) {
     std::fprintf(stderr, "append_bench: CreateApp: %s\n", app.status().ToString().c_str());
     return result;
+  }
+
+  if (flags.webhook) {
+    // Never contacted (no delivery worker runs here): what is measured is the outbox row each message
+    // writes in its own transaction. A public address literal needs no DNS.
+    libchat::WebhookCreate hook;
+    hook.url = "https://93.184.215.14/bench";
+    hook.events = {"message.created"};
+    auto created = chat.CreateWebhook(*owner, app->app.id, hook);
+    if (!created.ok()) {
+      std::fprintf(stderr, "append_bench: CreateWebhook: %s\n", created.status().ToString().c_str());
+      return result;
+    }
   }
 
   const int conversations = hot ? 1 : producers;

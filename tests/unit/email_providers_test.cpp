@@ -164,9 +164,9 @@ FakeHttpServer::Request OnlyRequest(const FakeHttpServer& server) {
 
 // An HttpClient that records requests and answers with a canned result, for
 // what a local server cannot show: default endpoints and client errors.
-class StubHttpClient final : public HttpClient {
+class CannedHttpClient final : public HttpClient {
  public:
-  explicit StubHttpClient(Result<HttpResponse> answer) : answer_(std::move(answer)) {}
+  explicit CannedHttpClient(Result<HttpResponse> answer) : answer_(std::move(answer)) {}
   Result<HttpResponse> Send(const HttpRequest& request) override {
     std::lock_guard lock(mu_);
     requests_.push_back(request);
@@ -434,8 +434,8 @@ TEST_CASE("HTTP client errors retry, except a refused address or a malformed URL
                         Case{Status(StatusCode::kUnavailable, "timed out"), SendOutcome::Kind::kRetry},
                         Case{libchat::PermissionDeniedError("address not allowed"), SendOutcome::Kind::kPermanent},
                         Case{libchat::InvalidArgumentError("bad url"), SendOutcome::Kind::kPermanent}}) {
-    auto stub = std::make_shared<StubHttpClient>(c.error);
-    const SendOutcome outcome = MakeProvider(config, stub)->Send(SampleMessage());
+    auto canned = std::make_shared<CannedHttpClient>(c.error);
+    const SendOutcome outcome = MakeProvider(config, canned)->Send(SampleMessage());
     INFO(c.error.ToString());
     CHECK(outcome.kind == c.kind);
     CHECK(outcome.status_code == 0);
@@ -462,8 +462,8 @@ TEST_CASE("An HttpClient that throws yields a retry, never an exception", "[emai
 }
 
 TEST_CASE("A message with a bad address or no text fails permanently without a request", "[email_api]") {
-  auto stub = std::make_shared<StubHttpClient>(CannedResponse(202));
-  const auto provider = MakeProvider(MailgunConfig("https://api.mailgun.example"), stub);
+  auto canned = std::make_shared<CannedHttpClient>(CannedResponse(202));
+  const auto provider = MakeProvider(MailgunConfig("https://api.mailgun.example"), canned);
   for (const char* to : {"", "not an address", "jane@", "jane@example.org\r\nBcc: spy@example.net",
                          "a@b.c, c@d.e"}) {
     EmailMessage message = SampleMessage();
@@ -476,14 +476,14 @@ TEST_CASE("A message with a bad address or no text fails permanently without a r
   EmailMessage no_text = SampleMessage();
   no_text.text.clear();
   CHECK(provider->Send(no_text).kind == SendOutcome::Kind::kPermanent);
-  CHECK(stub->requests().empty());
+  CHECK(canned->requests().empty());
 
   // The configured sender stands in when the message names none.
   EmailMessage no_from = SampleMessage();
   no_from.from.clear();
   CHECK(provider->Send(no_from).kind == SendOutcome::Kind::kDelivered);
-  REQUIRE(stub->requests().size() == 1);
-  const auto form = ParseForm(stub->requests()[0].body);
+  REQUIRE(canned->requests().size() == 1);
+  const auto form = ParseForm(canned->requests()[0].body);
   CHECK(form.find("from")->second == "Support <support@example.com>");
 }
 
@@ -505,13 +505,13 @@ TEST_CASE("Providers use the services' real endpoints by default", "[email_api]"
       {MailgunConfig("http://127.0.0.1:9/prefix/"), "http://127.0.0.1:9/prefix/v3/mg.example.com/messages"},
   };
   for (const Case& c : cases) {
-    auto stub = std::make_shared<StubHttpClient>(CannedResponse(200));
-    (void)MakeProvider(c.config, stub)->Send(SampleMessage());
-    REQUIRE(stub->requests().size() == 1);
-    CHECK(stub->requests()[0].url == c.url);
-    CHECK(stub->requests()[0].method == "POST");
+    auto canned = std::make_shared<CannedHttpClient>(CannedResponse(200));
+    (void)MakeProvider(c.config, canned)->Send(SampleMessage());
+    REQUIRE(canned->requests().size() == 1);
+    CHECK(canned->requests()[0].url == c.url);
+    CHECK(canned->requests()[0].method == "POST");
     // Email APIs are public services: the SSRF guard stays on.
-    CHECK(stub->requests()[0].public_addresses_only);
+    CHECK(canned->requests()[0].public_addresses_only);
   }
 }
 
