@@ -34,6 +34,7 @@
 
 #include "catch.h"
 #include "chat_test_util.h"
+#include "delivery_test_doubles.h"
 #include "libchat/chat.h"
 #include "libchat/delivery_policy.h"
 #include "libchat/providers/email.h"
@@ -137,28 +138,7 @@ FakeHttpServer::Response Answer(int status, std::string body = "",
 // ---------------------------------------------------------------------------
 // Test doubles and the harness.
 
-// An EmailProvider that records what it is asked to send and answers with a scripted outcome.
-class RecordingEmail final : public EmailProvider {
- public:
-  SendOutcome Send(const EmailMessage& message) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    sent_.push_back(message);
-    return outcome_;
-  }
-  void SetOutcome(SendOutcome outcome) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    outcome_ = std::move(outcome);
-  }
-  std::vector<EmailMessage> sent() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return sent_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  SendOutcome outcome_ = SendOutcome::Delivered(250);
-  std::vector<EmailMessage> sent_;
-};
+using RecordingEmail = RecordingEmailProvider;
 
 // The configurations the email provider factory was asked to build, oldest first.
 class ConfigLog {
@@ -898,8 +878,8 @@ DELIVERY_TEST("webhook secrets and email credentials are sealed in the store and
   REQUIRE_FALSE(built.empty());
   CHECK(built.back().from == "Acme Help <help@acme.example>");
   CHECK(built.back().settings.at("password") == password);
-  REQUIRE(h.email().sent().size() == 1);
-  CHECK(h.email().sent()[0].from == "Acme Help <help@acme.example>");
+  REQUIRE(h.email().messages().size() == 1);
+  CHECK(h.email().messages()[0].from == "Acme Help <help@acme.example>");
 
   // Another type does not inherit the SMTP password; its API key is sealed too.
   const std::string api_key = "SG.abcdefghijklmnop.qrstuvwxyz0123456789";
@@ -946,10 +926,10 @@ DELIVERY_TEST("an unread reply is emailed to the customer after email_fallback_a
     CHECK(h.DeliveriesOfKind("email.fallback").size() == 1);
     h.clock().Set(t0 + seconds(299));
     CHECK(h.Process() == 0);
-    CHECK(h.email().sent().empty());
+    CHECK(h.email().messages().empty());
     h.clock().Set(t0 + seconds(300));
     CHECK(h.Process() == 1);
-    const std::vector<EmailMessage> sent = h.email().sent();
+    const std::vector<EmailMessage> sent = h.email().messages();
     REQUIRE(sent.size() == 1);
     CHECK(sent[0].to == "carol@example.com");
     CHECK(sent[0].from == "Acme Support <support@acme.example>");
@@ -963,7 +943,7 @@ DELIVERY_TEST("an unread reply is emailed to the customer after email_fallback_a
     CHECK(AttemptCodes(done) == std::vector<int>{250});
     h.clock().Advance(hours(24));
     CHECK(h.Process() == 0);
-    CHECK(h.email().sent().size() == 1);
+    CHECK(h.email().messages().size() == 1);
   }
 
   SECTION("read in time: skipped, no email") {
@@ -975,10 +955,10 @@ DELIVERY_TEST("an unread reply is emailed to the customer after email_fallback_a
     CHECK(skipped.status == DeliveryStatus::kSkipped);
     CHECK_FALSE(skipped.last_error.empty());
     CHECK(skipped.attempts.empty());
-    CHECK(h.email().sent().empty());
+    CHECK(h.email().messages().empty());
     h.clock().Advance(hours(24));
     CHECK(h.Process() == 0);
-    CHECK(h.email().sent().empty());
+    CHECK(h.email().messages().empty());
   }
 
   SECTION("a customer without an address gets no email") {
@@ -988,7 +968,7 @@ DELIVERY_TEST("an unread reply is emailed to the customer after email_fallback_a
     h.clock().Set(t0 + seconds(400));
     h.Process();
     std::multiset<std::string> recipients;
-    for (const EmailMessage& sent : h.email().sent()) recipients.insert(sent.to);
+    for (const EmailMessage& sent : h.email().messages()) recipients.insert(sent.to);
     CHECK(recipients == std::multiset<std::string>{"carol@example.com", "owner@example.com"});
     for (const Delivery& delivery : h.DeliveriesOfKind("email.fallback")) {
       if (delivery.message_id == to_anonymous.id) CHECK(delivery.status == DeliveryStatus::kSkipped);
@@ -1010,7 +990,7 @@ DELIVERY_TEST("without email in the policy or without a provider no fallback ema
   h.clock().Advance(hours(1));
   CHECK(h.Process() == 0);
   CHECK(h.Deliveries().empty());
-  CHECK(h.email().sent().empty());
+  CHECK(h.email().messages().empty());
 }
 
 // ===========================================================================
@@ -1158,10 +1138,10 @@ DELIVERY_TEST("a notification's email fallback goes out only when the websocket 
     REQUIRE(created.deliveries.size() == 2);
     h.clock().Set(t0 + seconds(59));
     h.Process();
-    CHECK(h.email().sent().empty());
+    CHECK(h.email().messages().empty());
     h.clock().Set(t0 + seconds(60));
     h.Process();
-    const std::vector<EmailMessage> sent = h.email().sent();
+    const std::vector<EmailMessage> sent = h.email().messages();
     REQUIRE(sent.size() == 1);
     CHECK(sent[0].to == "dave@example.com");
     CHECK(sent[0].subject == "Renewal");
@@ -1182,7 +1162,7 @@ DELIVERY_TEST("a notification's email fallback goes out only when the websocket 
         CHECK(delivery.status == DeliveryStatus::kSkipped);
       }
     }
-    CHECK(h.email().sent().size() == 1);
+    CHECK(h.email().messages().size() == 1);
   }
 
   SECTION("the websocket delivered first: the fallback is skipped") {
@@ -1204,7 +1184,7 @@ DELIVERY_TEST("a notification's email fallback goes out only when the websocket 
     }
     h.clock().Advance(hours(1));
     h.Process();
-    CHECK(h.email().sent().empty());
+    CHECK(h.email().messages().empty());
   }
 }
 
@@ -1318,7 +1298,7 @@ DELIVERY_TEST("a failed notification can be retried", "[notification]") {
   CHECK(done.status == NotificationStatus::kDelivered);
   CHECK(AttemptNumbers(done.deliveries[0]) == std::vector<int>{1, 2});
   CHECK(AttemptCodes(done.deliveries[0]) == std::vector<int>{550, 250});
-  const std::vector<EmailMessage> sent = h.email().sent();
+  const std::vector<EmailMessage> sent = h.email().messages();
   REQUIRE(sent.size() == 2);
   CHECK(sent[1].to == "erin@example.com");
   CHECK(sent[1].subject == "Receipt");
@@ -1386,7 +1366,7 @@ DELIVERY_TEST("a notification to a conversation reaches its customer by email", 
   REQUIRE(created.deliveries.size() == 1);
   CHECK(created.deliveries[0].recipient_id == customer.id.str());
   CHECK(h.Process() == 1);
-  const std::vector<EmailMessage> sent = h.email().sent();
+  const std::vector<EmailMessage> sent = h.email().messages();
   REQUIRE(sent.size() == 1);
   CHECK(sent[0].to == "frank@example.com");
   CHECK(sent[0].subject == "About your conversation");

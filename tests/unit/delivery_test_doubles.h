@@ -15,48 +15,49 @@
 
 namespace libchat::test {
 
-class RecordingWebhookSender : public WebhookSender {
+// What a provider double was asked to send, and the outcome it answers with. Thread-safe.
+template <typename Item>
+class SendLog {
  public:
-  SendOutcome Send(const WebhookRequest& request) override {
+  explicit SendLog(SendOutcome outcome) : outcome_(std::move(outcome)) {}
+  SendOutcome Record(const Item& item) {
     std::lock_guard lock(mutex_);
-    requests_.push_back(request);
+    items_.push_back(item);
     return outcome_;
   }
   void SetOutcome(SendOutcome outcome) {
     std::lock_guard lock(mutex_);
     outcome_ = std::move(outcome);
   }
-  std::vector<WebhookRequest> requests() const {
+  std::vector<Item> items() const {
     std::lock_guard lock(mutex_);
-    return requests_;
+    return items_;
   }
 
  private:
   mutable std::mutex mutex_;
-  SendOutcome outcome_ = SendOutcome::Delivered(200);
-  std::vector<WebhookRequest> requests_;
+  SendOutcome outcome_;
+  std::vector<Item> items_;
+};
+
+class RecordingWebhookSender : public WebhookSender {
+ public:
+  SendOutcome Send(const WebhookRequest& request) override { return log_.Record(request); }
+  void SetOutcome(SendOutcome outcome) { log_.SetOutcome(std::move(outcome)); }
+  std::vector<WebhookRequest> requests() const { return log_.items(); }
+
+ private:
+  SendLog<WebhookRequest> log_{SendOutcome::Delivered(200)};
 };
 
 class RecordingEmailProvider : public EmailProvider {
  public:
-  SendOutcome Send(const EmailMessage& message) override {
-    std::lock_guard lock(mutex_);
-    messages_.push_back(message);
-    return outcome_;
-  }
-  void SetOutcome(SendOutcome outcome) {
-    std::lock_guard lock(mutex_);
-    outcome_ = std::move(outcome);
-  }
-  std::vector<EmailMessage> messages() const {
-    std::lock_guard lock(mutex_);
-    return messages_;
-  }
+  SendOutcome Send(const EmailMessage& message) override { return log_.Record(message); }
+  void SetOutcome(SendOutcome outcome) { log_.SetOutcome(std::move(outcome)); }
+  std::vector<EmailMessage> messages() const { return log_.items(); }
 
  private:
-  mutable std::mutex mutex_;
-  SendOutcome outcome_ = SendOutcome::Delivered(250);
-  std::vector<EmailMessage> messages_;
+  SendLog<EmailMessage> log_{SendOutcome::Delivered(250)};
 };
 
 class RefusingHttpClient : public HttpClient {

@@ -115,10 +115,9 @@ struct World {
 
 World Seed(Store& store, RecordFactory& f) {
   World w;
-  w.account = f.MakeAccount();
-  LIBCHAT_REQUIRE_OK(store.CreateAccount(w.account));
-  w.app = f.MakeApp(w.account.account.id);
-  LIBCHAT_REQUIRE_OK(store.CreateApp(w.app));
+  auto [account, app] = SeedAccountWithApp(store, f);
+  w.account = std::move(account);
+  w.app = std::move(app);
   w.customer = f.MakeCustomer(w.app.app.id, "user-1");
   LIBCHAT_REQUIRE_OK(store.CreateCustomer(w.customer));
   return w;

@@ -222,4 +222,18 @@ inline void CheckSameMessage(const Message& got, const Message& want) {
   CHECK(got.deleted == want.deleted);
 }
 
+// An account and one app under it, both stored: the start of every contract test's world.
+struct SeededApp {
+  StoredAccount account;
+  StoredApp app;
+};
+inline SeededApp SeedAccountWithApp(Store& store, RecordFactory& f) {
+  SeededApp seeded;
+  seeded.account = f.MakeAccount();
+  LIBCHAT_REQUIRE_OK(store.CreateAccount(seeded.account));
+  seeded.app = f.MakeApp(seeded.account.account.id);
+  LIBCHAT_REQUIRE_OK(store.CreateApp(seeded.app));
+  return seeded;
+}
+
 }  // namespace libchat::test
