@@ -149,6 +149,25 @@ class ForwardingStore : public Store {
   Status RetryNotification(const NotificationId& id, Timestamp at) override {
     return inner_->RetryNotification(id, at);
   }
+  Status CreateOperators(const std::vector<Operator>& operators) override {
+    return inner_->CreateOperators(operators);
+  }
+  Result<Operator> GetOperator(const OperatorId& id) override { return inner_->GetOperator(id); }
+  Result<Page<Operator>> ListOperators(const OperatorQuery& query) override { return inner_->ListOperators(query); }
+  Status UpdateOperator(const Operator& op) override { return inner_->UpdateOperator(op); }
+  Result<std::vector<Operator>> ListActiveAppOperators(const AppId& app) override {
+    return inner_->ListActiveAppOperators(app);
+  }
+  Status CreateKnowledgeEntry(const KnowledgeEntry& entry) override { return inner_->CreateKnowledgeEntry(entry); }
+  Result<KnowledgeEntry> GetKnowledgeEntry(const KnowledgeId& id) override { return inner_->GetKnowledgeEntry(id); }
+  Result<Page<KnowledgeEntry>> ListKnowledgeEntries(const AppId& app, std::string_view cursor, int limit) override {
+    return inner_->ListKnowledgeEntries(app, cursor, limit);
+  }
+  Status UpdateKnowledgeEntry(const KnowledgeEntry& entry) override { return inner_->UpdateKnowledgeEntry(entry); }
+  Status DeleteKnowledgeEntry(const KnowledgeId& id) override { return inner_->DeleteKnowledgeEntry(id); }
+  Result<std::vector<KnowledgeMatch>> SearchKnowledge(const KnowledgeQuery& query) override {
+    return inner_->SearchKnowledge(query);
+  }
   Status CheckWritable() override { return inner_->CheckWritable(); }
   StoreMetrics Metrics() const override { return inner_->Metrics(); }
 

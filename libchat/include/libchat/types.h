@@ -98,6 +98,25 @@ struct Principal {
 // ---------------------------------------------------------------------------
 // Records.
 
+enum class OperatorStatus { kActive, kInactive, kDeleted };
+const char* OperatorStatusName(OperatorStatus status);  // "active", "inactive", "deleted"
+std::optional<OperatorStatus> ParseOperatorStatus(std::string_view text);
+
+// An agent under an account, assigned to some of its apps. Only an active
+// operator authenticates; its tokens stop working the moment it is made
+// inactive or deleted. A deleted operator is kept (its messages name it) but
+// can no longer be changed.
+struct Operator {
+  OperatorId id;
+  AccountId account_id;
+  std::string name;
+  std::string email;  // optional, lower-cased
+  OperatorStatus status = OperatorStatus::kActive;
+  std::vector<AppId> app_ids;  // the apps whose conversations it sees, sorted
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+
 struct Account {
   AccountId id;
   std::string email;  // lower-cased

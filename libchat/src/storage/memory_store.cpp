@@ -11,12 +11,15 @@
 // in a vector indexed by seq - 1, and unread counts come from per-sender seq lists by binary search.
 // The outbox keeps its pending deliveries in claiming order (priority desc, due time, id), each app
 // its deliveries newest first, and deliveries are indexed by endpoint, notification and recipient.
+// Operators are indexed by account (oldest first) and by app; each app keeps its knowledge entries
+// newest first with an inverted index of their terms, searched with BM25 (memory_search.h).
 //
 // A write that also enqueues deliveries checks them before it changes anything, so it applies
 // completely or not at all, like the SQLite store's transactions.
 #include "libchat/testing/memory_store.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <iterator>
@@ -33,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "storage/memory_search.h"
 #include "util/status_macros.h"
 
 namespace libchat::testing {
@@ -150,6 +154,75 @@ struct WebhookRow {
   AppOrderKey order;  // created_at, then insertion order
 };
 
+// Position of an operator in its account's listing: oldest first (created_at, then id).
+using OperatorKey = std::pair<std::int64_t, std::string>;
+
+OperatorKey OperatorKeyOf(const Operator& op) { return {Millis(op.created_at), op.id.str()}; }
+
+// Opaque to callers; "o1.<created_at_ms>.<operator id>" inside.
+std::string EncodeOperatorCursor(const OperatorKey& key) {
+  return "o1." + std::to_string(key.first) + "." + key.second;
+}
+
+bool DecodeOperatorCursor(std::string_view cursor, OperatorKey* key) {
+  std::string_view ms, id;
+  if (!SplitCursor(cursor, "o1.", &ms, &id) || !ParseInt64(ms, &key->first)) return false;
+  key->second = std::string(id);
+  return true;
+}
+
+// Sorted and without duplicates, as the Store returns them.
+std::vector<AppId> NormalizedAppIds(std::vector<AppId> ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+// Position of a knowledge entry in its app's listing: newest first (created_at desc, id desc).
+struct KnowledgeKey {
+  std::int64_t created_ms = 0;
+  KnowledgeId id;
+};
+
+struct NewestKnowledgeFirst {
+  bool operator()(const KnowledgeKey& a, const KnowledgeKey& b) const {
+    if (a.created_ms != b.created_ms) return a.created_ms > b.created_ms;
+    return b.id < a.id;
+  }
+};
+
+// Opaque to callers; "k1.<created_at_ms>.<entry id>" inside.
+std::string EncodeKnowledgeCursor(const KnowledgeKey& key) {
+  return "k1." + std::to_string(key.created_ms) + "." + key.id.str();
+}
+
+bool DecodeKnowledgeCursor(std::string_view cursor, KnowledgeKey* key) {
+  std::string_view ms, id;
+  if (!SplitCursor(cursor, "k1.", &ms, &id) || !ParseInt64(ms, &key->created_ms)) return false;
+  key->id = KnowledgeId(std::string(id));
+  return true;
+}
+
+// Words of a snippet, as the SQLite store's snippet() gives.
+constexpr int kSnippetTokens = 24;
+
+// A knowledge entry with its words: the tokens of question, answer and content (in that
+// order), each term's frequency weighted by its field (see memory_search.h), and the count
+// of all its tokens (the BM25 document length).
+struct KnowledgeRow {
+  KnowledgeEntry entry;
+  std::array<std::vector<internal::memory_search::Token>, 3> fields;
+  std::unordered_map<std::string, double> weighted_tf;
+  std::int64_t token_count = 0;
+};
+
+// An app's knowledge base: its entries in listing order and an inverted index over their terms.
+struct KnowledgeIndex {
+  std::set<KnowledgeKey, NewestKnowledgeFirst> entries;
+  std::unordered_map<std::string, std::unordered_set<KnowledgeId>> postings;  // term -> entries with it
+  std::int64_t total_tokens = 0;
+};
+
 struct AppRow {
   StoredApp stored;
   AppOrderKey order;
@@ -159,6 +232,8 @@ struct AppRow {
   std::set<DeliveryKey, NewestDeliveryFirst> deliveries;
   std::unordered_set<NotificationId> notifications;
   std::map<std::string, std::string, std::less<>> settings;
+  std::set<OperatorId> operators;  // assigned to this app (any status)
+  KnowledgeIndex knowledge;
 };
 
 struct ConversationRow {
@@ -356,6 +431,11 @@ class MemoryStore final : public Store {
       dm = dms_.erase(dm);
     }
     for (const auto& [order, webhook_id] : row.webhooks) webhooks_.erase(webhook_id);
+    for (const OperatorId& operator_id : row.operators) {
+      auto& app_ids = operators_.at(operator_id).app_ids;
+      app_ids.erase(std::remove(app_ids.begin(), app_ids.end(), id), app_ids.end());
+    }
+    for (const KnowledgeKey& key : row.knowledge.entries) knowledge_.erase(key.id);
     for (const NotificationId& notification_id : row.notifications) notifications_.erase(notification_id);
     EraseDeliveries(row.deliveries);
     app_by_publishable_key_.erase(row.stored.app.publishable_key);
@@ -1073,9 +1153,275 @@ class MemoryStore final : public Store {
     return Status::Ok();
   }
 
+  // --- operators
+
+  Status CreateOperators(const std::vector<Operator>& operators) override {
+    Lock lock(mu_);
+    // Checked before anything changes: the batch is stored completely or not at all.
+    std::unordered_set<OperatorId> batch;
+    for (const Operator& op : operators) {
+      if (operators_.count(op.id) || !batch.insert(op.id).second) {
+        return AlreadyExistsError("an operator with this id already exists");
+      }
+      LIBCHAT_RETURN_IF_ERROR(CheckAppsExist(op.app_ids));
+    }
+    for (const Operator& op : operators) {
+      Operator stored = op;
+      stored.app_ids = NormalizedAppIds(op.app_ids);
+      for (const AppId& app : stored.app_ids) apps_.at(app).operators.insert(op.id);
+      operators_by_account_[op.account_id].insert(OperatorKeyOf(stored));
+      operators_.emplace(op.id, std::move(stored));
+    }
+    return Status::Ok();
+  }
+
+  Result<Operator> GetOperator(const OperatorId& id) override {
+    Lock lock(mu_);
+    auto it = operators_.find(id);
+    if (it == operators_.end()) return NotFoundError("operator not found");
+    return it->second;
+  }
+
+  Result<Page<Operator>> ListOperators(const OperatorQuery& query) override {
+    OperatorKey after;
+    if (!query.cursor.empty() && !DecodeOperatorCursor(query.cursor, &after)) return InvalidCursor();
+    const std::size_t max_items = static_cast<std::size_t>(std::max(query.limit, 1));
+    Lock lock(mu_);
+    Page<Operator> page;
+    // The candidates in listing order: the app's operators of the account, or all of the account's.
+    std::set<OperatorKey> of_app;
+    const std::set<OperatorKey>* ordered = &of_app;
+    if (query.app_id) {
+      auto app = apps_.find(*query.app_id);
+      if (app == apps_.end()) return page;
+      for (const OperatorId& id : app->second.operators) {
+        const Operator& op = operators_.at(id);
+        if (op.account_id == query.account_id) of_app.insert(OperatorKeyOf(op));
+      }
+    } else {
+      auto owned = operators_by_account_.find(query.account_id);
+      if (owned == operators_by_account_.end()) return page;
+      ordered = &owned->second;
+    }
+    auto it = query.cursor.empty() ? ordered->begin() : ordered->upper_bound(after);
+    for (; it != ordered->end(); ++it) {
+      const Operator& op = operators_.at(OperatorId(it->second));
+      const bool wanted = query.status ? op.status == *query.status : op.status != OperatorStatus::kDeleted;
+      if (!wanted) continue;
+      if (page.data.size() == max_items) {
+        page.next_cursor = EncodeOperatorCursor(OperatorKeyOf(page.data.back()));
+        break;
+      }
+      page.data.push_back(op);
+    }
+    return page;
+  }
+
+  Status UpdateOperator(const Operator& op) override {
+    Lock lock(mu_);
+    auto it = operators_.find(op.id);
+    if (it == operators_.end()) return NotFoundError("operator not found");
+    LIBCHAT_RETURN_IF_ERROR(CheckAppsExist(op.app_ids));
+    Operator& row = it->second;
+    for (const AppId& app : row.app_ids) apps_.at(app).operators.erase(row.id);
+    row.app_ids = NormalizedAppIds(op.app_ids);
+    for (const AppId& app : row.app_ids) apps_.at(app).operators.insert(row.id);
+    row.name = op.name;
+    row.email = op.email;
+    row.status = op.status;
+    row.updated_at = op.updated_at;
+    return Status::Ok();
+  }
+
+  Result<std::vector<Operator>> ListActiveAppOperators(const AppId& app) override {
+    Lock lock(mu_);
+    std::vector<Operator> out;
+    auto it = apps_.find(app);
+    if (it == apps_.end()) return out;
+    for (const OperatorId& id : it->second.operators) {
+      const Operator& op = operators_.at(id);
+      if (op.status == OperatorStatus::kActive) out.push_back(op);
+    }
+    std::sort(out.begin(), out.end(),
+              [](const Operator& a, const Operator& b) { return OperatorKeyOf(a) < OperatorKeyOf(b); });
+    return out;
+  }
+
+  // --- knowledge base
+
+  Status CreateKnowledgeEntry(const KnowledgeEntry& entry) override {
+    Lock lock(mu_);
+    auto app = apps_.find(entry.app_id);
+    if (app == apps_.end()) return NotFoundError("app not found");
+    if (knowledge_.count(entry.id)) return AlreadyExistsError("a knowledge entry with this id already exists");
+    KnowledgeRow& row = knowledge_[entry.id];
+    row.entry = entry;
+    app->second.knowledge.entries.insert(KnowledgeKey{Millis(entry.created_at), entry.id});
+    IndexKnowledge(row, app->second.knowledge);
+    return Status::Ok();
+  }
+
+  Result<KnowledgeEntry> GetKnowledgeEntry(const KnowledgeId& id) override {
+    Lock lock(mu_);
+    auto it = knowledge_.find(id);
+    if (it == knowledge_.end()) return NotFoundError("knowledge entry not found");
+    return it->second.entry;
+  }
+
+  Result<Page<KnowledgeEntry>> ListKnowledgeEntries(const AppId& app, std::string_view cursor,
+                                                    int limit) override {
+    KnowledgeKey after;
+    if (!cursor.empty() && !DecodeKnowledgeCursor(cursor, &after)) return InvalidCursor();
+    const std::size_t max_items = static_cast<std::size_t>(std::max(limit, 1));
+    Lock lock(mu_);
+    Page<KnowledgeEntry> page;
+    auto it = apps_.find(app);
+    if (it == apps_.end()) return page;
+    const auto& entries = it->second.knowledge.entries;
+    for (auto key = cursor.empty() ? entries.begin() : entries.upper_bound(after); key != entries.end(); ++key) {
+      if (page.data.size() == max_items) {
+        const KnowledgeEntry& last = page.data.back();
+        page.next_cursor = EncodeKnowledgeCursor(KnowledgeKey{Millis(last.created_at), last.id});
+        break;
+      }
+      page.data.push_back(knowledge_.at(key->id).entry);
+    }
+    return page;
+  }
+
+  Status UpdateKnowledgeEntry(const KnowledgeEntry& entry) override {
+    Lock lock(mu_);
+    auto it = knowledge_.find(entry.id);
+    if (it == knowledge_.end()) return NotFoundError("knowledge entry not found");
+    KnowledgeRow& row = it->second;
+    KnowledgeIndex& index = apps_.at(row.entry.app_id).knowledge;
+    UnindexKnowledge(row, index);
+    row.entry.type = entry.type;
+    row.entry.question = entry.question;
+    row.entry.answer = entry.answer;
+    row.entry.content = entry.content;
+    row.entry.updated_at = entry.updated_at;
+    IndexKnowledge(row, index);
+    return Status::Ok();
+  }
+
+  Status DeleteKnowledgeEntry(const KnowledgeId& id) override {
+    Lock lock(mu_);
+    auto it = knowledge_.find(id);
+    if (it == knowledge_.end()) return NotFoundError("knowledge entry not found");
+    KnowledgeRow& row = it->second;
+    KnowledgeIndex& index = apps_.at(row.entry.app_id).knowledge;
+    UnindexKnowledge(row, index);
+    index.entries.erase(KnowledgeKey{Millis(row.entry.created_at), row.entry.id});
+    knowledge_.erase(it);
+    return Status::Ok();
+  }
+
+  Result<std::vector<KnowledgeMatch>> SearchKnowledge(const KnowledgeQuery& query) override {
+    namespace search = internal::memory_search;
+    // The query's words go through the same tokenizer as the entries.
+    std::unordered_set<std::string> terms;
+    for (const std::string& word : query.terms) {
+      for (search::Token& token : search::Tokenize(word)) terms.insert(std::move(token.term));
+    }
+    const std::size_t max_items = static_cast<std::size_t>(std::max(query.limit, 1));
+    Lock lock(mu_);
+    std::vector<KnowledgeMatch> out;
+    auto app = apps_.find(query.app_id);
+    if (app == apps_.end()) return out;
+    const KnowledgeIndex& index = app->second.knowledge;
+    const auto docs = static_cast<std::int64_t>(index.entries.size());
+    if (docs == 0) return out;
+    const double avg_tokens = static_cast<double>(index.total_tokens) / static_cast<double>(docs);
+
+    std::unordered_map<KnowledgeId, double> ranks;
+    for (const std::string& term : terms) {
+      auto posting = index.postings.find(term);
+      if (posting == index.postings.end()) continue;
+      const auto with_term = static_cast<std::int64_t>(posting->second.size());
+      for (const KnowledgeId& id : posting->second) {
+        const KnowledgeRow& row = knowledge_.at(id);
+        ranks[id] += search::Bm25(row.weighted_tf.at(term), static_cast<double>(row.token_count), avg_tokens,
+                                  docs, with_term);
+      }
+    }
+    std::vector<std::pair<double, const KnowledgeRow*>> ranked;
+    for (const auto& [id, rank] : ranks) ranked.emplace_back(rank, &knowledge_.at(id));
+    // Best first; equal ranks oldest first, as the SQLite index returns them.
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      if (a.first != b.first) return a.first > b.first;
+      const KnowledgeEntry& x = a.second->entry;
+      const KnowledgeEntry& y = b.second->entry;
+      if (x.created_at != y.created_at) return x.created_at < y.created_at;
+      return x.id < y.id;
+    });
+    if (ranked.size() > max_items) ranked.resize(max_items);
+    for (const auto& [rank, row] : ranked) {
+      KnowledgeMatch match;
+      match.entry = row->entry;
+      match.rank = rank;
+      match.snippet = KnowledgeSnippet(*row, terms);
+      out.push_back(std::move(match));
+    }
+    return out;
+  }
+
   Status CheckWritable() override { return Status::Ok(); }
 
  private:
+
+  // --- operators and knowledge internals (mu_ held)
+
+  Status CheckAppsExist(const std::vector<AppId>& app_ids) const {
+    for (const AppId& app : app_ids) {
+      if (!apps_.count(app)) return NotFoundError("app not found");
+    }
+    return Status::Ok();
+  }
+
+  // Tokenizes the entry of `row` into it and adds its terms to the app's index.
+  static void IndexKnowledge(KnowledgeRow& row, KnowledgeIndex& index) {
+    namespace search = internal::memory_search;
+    const KnowledgeEntry& e = row.entry;
+    row.fields = {search::Tokenize(e.question), search::Tokenize(e.answer), search::Tokenize(e.content)};
+    constexpr std::array<double, 3> kWeights = {search::kQuestionWeight, search::kAnswerWeight,
+                                                search::kContentWeight};
+    row.weighted_tf.clear();
+    row.token_count = 0;
+    for (std::size_t f = 0; f < row.fields.size(); ++f) {
+      for (const search::Token& token : row.fields[f]) row.weighted_tf[token.term] += kWeights[f];
+      row.token_count += static_cast<std::int64_t>(row.fields[f].size());
+    }
+    for (const auto& [term, tf] : row.weighted_tf) index.postings[term].insert(e.id);
+    index.total_tokens += row.token_count;
+  }
+
+  static void UnindexKnowledge(const KnowledgeRow& row, KnowledgeIndex& index) {
+    for (const auto& [term, tf] : row.weighted_tf) {
+      auto posting = index.postings.find(term);
+      posting->second.erase(row.entry.id);
+      if (posting->second.empty()) index.postings.erase(posting);
+    }
+    index.total_tokens -= row.token_count;
+  }
+
+  // The snippet of the field with the most matching words (question, answer, content on ties),
+  // as the SQLite store chooses among its columns' snippets.
+  static std::string KnowledgeSnippet(const KnowledgeRow& row, const std::unordered_set<std::string>& terms) {
+    const std::array<const std::string*, 3> texts = {&row.entry.question, &row.entry.answer, &row.entry.content};
+    std::size_t best = 0;
+    while (best + 1 < texts.size() && texts[best]->empty()) ++best;
+    std::size_t best_hits = 0;
+    for (std::size_t f = 0; f < row.fields.size(); ++f) {
+      std::size_t hits = 0;
+      for (const auto& token : row.fields[f]) hits += terms.count(token.term);
+      if (hits > best_hits) {
+        best = f;
+        best_hits = hits;
+      }
+    }
+    return internal::memory_search::Snippet(*texts[best], row.fields[best], terms, kSnippetTokens);
+  }
   // --- outbox internals (mu_ held)
 
   // Whether `deliveries` can all be enqueued: their apps exist, their ids are new and distinct.
@@ -1264,6 +1610,9 @@ class MemoryStore final : public Store {
   std::unordered_map<std::string, std::vector<DeliveryId>> deliveries_by_webhook_;
   std::unordered_map<NotificationId, std::vector<DeliveryId>> deliveries_by_notification_;
   std::map<std::pair<std::string, DeliveryChannel>, std::vector<DeliveryId>> deliveries_by_recipient_;
+  std::unordered_map<OperatorId, Operator> operators_;  // app_ids sorted; apps index them back
+  std::unordered_map<AccountId, std::set<OperatorKey>> operators_by_account_;
+  std::unordered_map<KnowledgeId, KnowledgeRow> knowledge_;  // apps index them (KnowledgeIndex)
 };
 
 }  // namespace

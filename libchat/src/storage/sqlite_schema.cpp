@@ -269,18 +269,82 @@ CREATE TABLE delivery_attempts (
 ) WITHOUT ROWID;
 )sql";
 
+// Operators and the knowledge base.
+// - an operator's apps are rows of operator_apps (keyed by app first, so that an app's
+//   operators are one range); they go with the app or the operator (ON DELETE CASCADE).
+// - operators.account_id is a plain value like apps.account_id (accounts are never deleted).
+// - knowledge_entries.pk is the full-text index's rowid: an INTEGER PRIMARY KEY, so that
+//   VACUUM cannot renumber it under the index.
+// - knowledge_fts is an external-content FTS5 index of the entries (it stores no text of its
+//   own), kept in step by the triggers, which also run for the cascade of a deleted app. Its
+//   app_id column is indexed so that a search can restrict itself to one app inside the index
+//   (the app id's words match as a phrase); bm25() gives that column weight 0.
+constexpr const char kMigration4[] = R"sql(
+CREATE TABLE operators (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX operators_by_account ON operators (account_id, created_at, id);
+
+CREATE TABLE operator_apps (
+  app_id TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+  operator_id TEXT NOT NULL REFERENCES operators (id) ON DELETE CASCADE,
+  PRIMARY KEY (app_id, operator_id)
+) WITHOUT ROWID;
+CREATE INDEX operator_apps_by_operator ON operator_apps (operator_id, app_id);
+
+CREATE TABLE knowledge_entries (
+  pk INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  app_id TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+  type TEXT NOT NULL,
+  question TEXT NOT NULL,
+  answer TEXT NOT NULL,
+  content TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX knowledge_by_app ON knowledge_entries (app_id, created_at DESC, id DESC);
+
+CREATE VIRTUAL TABLE knowledge_fts USING fts5 (
+  question, answer, content, app_id,
+  content = 'knowledge_entries', content_rowid = 'pk',
+  tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER knowledge_fts_insert AFTER INSERT ON knowledge_entries BEGIN
+  INSERT INTO knowledge_fts (rowid, question, answer, content, app_id)
+    VALUES (new.pk, new.question, new.answer, new.content, new.app_id);
+END;
+CREATE TRIGGER knowledge_fts_delete AFTER DELETE ON knowledge_entries BEGIN
+  INSERT INTO knowledge_fts (knowledge_fts, rowid, question, answer, content, app_id)
+    VALUES ('delete', old.pk, old.question, old.answer, old.content, old.app_id);
+END;
+CREATE TRIGGER knowledge_fts_update AFTER UPDATE OF question, answer, content, app_id ON knowledge_entries BEGIN
+  INSERT INTO knowledge_fts (knowledge_fts, rowid, question, answer, content, app_id)
+    VALUES ('delete', old.pk, old.question, old.answer, old.content, old.app_id);
+  INSERT INTO knowledge_fts (rowid, question, answer, content, app_id)
+    VALUES (new.pk, new.question, new.answer, new.content, new.app_id);
+END;
+)sql";
+
 // Ordered: kSteps[i] takes the database from version i to version i + 1.
-constexpr const char* kSteps[] = {kMigration1, kMigration2, kMigration3};
+constexpr const char* kSteps[] = {kMigration1, kMigration2, kMigration3, kMigration4};
 constexpr int kLatestVersion = static_cast<int>(sizeof(kSteps) / sizeof(kSteps[0]));
 
 constexpr const char kInsertMigration[] =
     "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)";
 
-Status ApplySteps(SqliteConnection& db, int from) {
+// Applies the steps after `from` up to `to` (inside the caller's transaction).
+Status ApplySteps(SqliteConnection& db, int from, int to) {
   const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-  for (int version = from + 1; version <= kLatestVersion; ++version) {
+  for (int version = from + 1; version <= to; ++version) {
     LIBCHAT_RETURN_IF_ERROR(db.Exec(kSteps[version - 1], "cannot apply a schema migration"));
     LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt insert, db.Prepare(kInsertMigration));
     insert.Bind(1, version);
@@ -288,7 +352,7 @@ Status ApplySteps(SqliteConnection& db, int from) {
     LIBCHAT_RETURN_IF_ERROR(insert.Run("cannot record a schema migration"));
   }
   // PRAGMA takes no parameters; the value is our own integer.
-  std::string set_version = "PRAGMA user_version = " + std::to_string(kLatestVersion);
+  std::string set_version = "PRAGMA user_version = " + std::to_string(to);
   return db.Exec(set_version.c_str(), "cannot record the schema version");
 }
 
@@ -319,7 +383,7 @@ Result<int> MigrateSqliteSchema(SqliteConnection& db) {
     return FailedPreconditionError("database has an invalid schema version " + std::to_string(found));
   }
   if (found < kLatestVersion) {
-    Status applied = ApplySteps(db, found);
+    Status applied = ApplySteps(db, found, kLatestVersion);
     if (!applied.ok()) {
       rollback();
       return applied;
@@ -331,6 +395,19 @@ Result<int> MigrateSqliteSchema(SqliteConnection& db) {
     return committed;
   }
   return found;
+}
+
+Status MigrateSqliteSchemaToForTesting(SqliteConnection& db, int version) {
+  if (version < 1 || version > kLatestVersion) return InvalidArgumentError("no such schema version");
+  LIBCHAT_ASSIGN_OR_RETURN(std::int64_t found, db.QueryInt("PRAGMA user_version", "cannot read the schema version"));
+  if (found > version) return FailedPreconditionError("the database is past that version");
+  LIBCHAT_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE", "cannot start the schema migration"));
+  Status applied = ApplySteps(db, static_cast<int>(found), version);
+  if (!applied.ok()) {
+    db.Exec("ROLLBACK", "rollback").IgnoreError();
+    return applied;
+  }
+  return db.Exec("COMMIT", "cannot commit the schema migration");
 }
 
 }  // namespace libchat::internal

@@ -19,4 +19,8 @@ int SqliteSchemaLatestVersion();
 // Must be called with foreign keys already configured and no transaction open.
 Result<int> MigrateSqliteSchema(SqliteConnection& db);
 
+// Testing only: brings the database to `version` (at most the latest), as an older
+// libchat would have left it, so that upgrades from it can be tested.
+Status MigrateSqliteSchemaToForTesting(SqliteConnection& db, int version);
+
 }  // namespace libchat::internal

@@ -1,7 +1,8 @@
 // The SQLite Store: WAL, one group-committing writer thread (sqlite_writer.h),
 // a pool of read-only connections, versioned schema (sqlite_schema.cpp). The
 // statements of the delivery tables (webhooks, outbox, notifications) are in
-// sqlite_delivery.cpp; this file runs them as writer ops or on read connections.
+// sqlite_delivery.cpp, those of operators and the knowledge base in sqlite_team.cpp;
+// this file runs them as writer ops or on read connections.
 //
 // Every statement text below is a static string: connections cache prepared
 // statements keyed by the text's address.
@@ -27,6 +28,7 @@
 #include "storage/sqlite_schema.h"
 #include "storage/sqlite_store.h"
 #include "storage/sqlite_support.h"
+#include "storage/sqlite_team.h"
 #include "storage/sqlite_writer.h"
 #include "util/status_macros.h"
 
@@ -556,7 +558,9 @@ class SqliteStore final : public Store {
     auto run = [&](SqliteConnection& db) -> Status {
       LIBCHAT_ASSIGN_OR_RETURN(SqliteStmt s, db.Prepare(kDeleteApp));
       s.Bind(1, id.str());
-      LIBCHAT_RETURN_IF_ERROR(s.Run("cannot delete the app"));  // cascades to everything under it
+      // Cascades to everything under it, its operator assignments and its knowledge entries
+      // (whose triggers take them out of the full-text index).
+      LIBCHAT_RETURN_IF_ERROR(s.Run("cannot delete the app"));
       if (db.Changes() == 0) return NotFoundError("app not found");
       return Status::Ok();
     };
@@ -1137,6 +1141,66 @@ class SqliteStore final : public Store {
     return writer_->Execute(run);
   }
 
+  // --- operators
+
+  Status CreateOperators(const std::vector<Operator>& operators) override {
+    // One op, so one savepoint: a failing operator undoes the ones before it.
+    auto run = [&](SqliteConnection& db) { return sqlite_team::CreateOperators(db, operators); };
+    return writer_->Execute(run);
+  }
+
+  Result<Operator> GetOperator(const OperatorId& id) override {
+    auto lease = readers_->Acquire();
+    return sqlite_team::GetOperator(*lease, id);
+  }
+
+  Result<Page<Operator>> ListOperators(const OperatorQuery& query) override {
+    auto lease = readers_->Acquire();
+    return sqlite_team::ListOperators(*lease, query);
+  }
+
+  Status UpdateOperator(const Operator& op) override {
+    auto run = [&](SqliteConnection& db) { return sqlite_team::UpdateOperator(db, op); };
+    return writer_->Execute(run);
+  }
+
+  Result<std::vector<Operator>> ListActiveAppOperators(const AppId& app) override {
+    auto lease = readers_->Acquire();
+    return sqlite_team::ListActiveAppOperators(*lease, app);
+  }
+
+  // --- knowledge base
+
+  Status CreateKnowledgeEntry(const KnowledgeEntry& entry) override {
+    auto run = [&](SqliteConnection& db) { return sqlite_team::CreateKnowledgeEntry(db, entry); };
+    return writer_->Execute(run);
+  }
+
+  Result<KnowledgeEntry> GetKnowledgeEntry(const KnowledgeId& id) override {
+    auto lease = readers_->Acquire();
+    return sqlite_team::GetKnowledgeEntry(*lease, id);
+  }
+
+  Result<Page<KnowledgeEntry>> ListKnowledgeEntries(const AppId& app, std::string_view cursor, int limit) override {
+    auto lease = readers_->Acquire();
+    return sqlite_team::ListKnowledgeEntries(*lease, app, cursor, limit);
+  }
+
+  Status UpdateKnowledgeEntry(const KnowledgeEntry& entry) override {
+    auto run = [&](SqliteConnection& db) { return sqlite_team::UpdateKnowledgeEntry(db, entry); };
+    return writer_->Execute(run);
+  }
+
+  Status DeleteKnowledgeEntry(const KnowledgeId& id) override {
+    auto run = [&](SqliteConnection& db) { return sqlite_team::DeleteKnowledgeEntry(db, id); };
+    return writer_->Execute(run);
+  }
+
+  Result<std::vector<KnowledgeMatch>> SearchKnowledge(const KnowledgeQuery& query) override {
+    auto lease = readers_->Acquire();
+    return sqlite_team::SearchKnowledge(*lease, query);
+  }
+
   // --- health
 
   Status CheckWritable() override {
@@ -1360,6 +1424,12 @@ Status SetSqliteUserVersionForTesting(const std::string& path, int version) {
   LIBCHAT_ASSIGN_OR_RETURN(auto db, SqliteConnection::Open(path, SqliteConnection::Options()));
   std::string sql = "PRAGMA user_version = " + std::to_string(version);
   return db->Exec(sql.c_str(), "cannot set the schema version");
+}
+
+Status CreateSqliteDatabaseAtVersionForTesting(const std::string& path, int version) {
+  LIBCHAT_ASSIGN_OR_RETURN(auto db, SqliteConnection::Open(path, SqliteConnection::Options()));
+  LIBCHAT_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys = ON", "cannot configure the database"));
+  return MigrateSqliteSchemaToForTesting(*db, version);
 }
 
 Result<std::shared_ptr<Store>> OpenSqliteStoreWithTuning(const SqliteStoreOptions& options,

@@ -60,4 +60,8 @@ Result<std::unique_ptr<SqliteWriteLockForTesting>> LockSqliteForWritingForTestin
 // check that a database from a newer libchat is refused.
 Status SetSqliteUserVersionForTesting(const std::string& path, int version);
 
+// Testing only: creates (or brings) the database file at schema `version`, as an
+// older libchat would have left it, to test the upgrade to the latest version.
+Status CreateSqliteDatabaseAtVersionForTesting(const std::string& path, int version);
+
 }  // namespace libchat::internal

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "libchat/delivery.h"
+#include "libchat/knowledge.h"
 #include "libchat/status.h"
 #include "libchat/types.h"
 
@@ -158,6 +159,31 @@ struct DeliveryUpdate {
   std::vector<Delivery> enqueue;
 };
 
+struct OperatorQuery {
+  AccountId account_id;
+  std::optional<AppId> app_id;           // only operators assigned to this app
+  std::optional<OperatorStatus> status;  // absent: active and inactive (not deleted)
+  std::string cursor;                    // opaque, from a previous Page::next_cursor
+  int limit = 50;                        // 1..200, validated by the core
+};
+
+// A full-text query over one app's knowledge base. The core has already split
+// the question into lower-case words and dropped stop words.
+struct KnowledgeQuery {
+  AppId app_id;
+  std::vector<std::string> terms;  // non-empty; an entry matching any of them is a hit
+  int limit = 10;                  // 1..50
+};
+
+// What a Store returns for a knowledge search; the core derives the 0..1 score.
+struct KnowledgeMatch {
+  KnowledgeEntry entry;
+  double rank = 0;  // BM25 relevance, positive, higher is better; matches are returned best first
+  // An excerpt of about 24 words around the first match, as plain text, each
+  // matched word wrapped in the control characters \x02 (start) and \x03 (end).
+  std::string snippet;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -185,7 +211,8 @@ class Store {
   virtual Result<Page<App>> ListApps(const AccountId& owner, std::string_view cursor, int limit) = 0;
   // Replaces every field but id, account_id and created_at.
   virtual Status UpdateApp(const StoredApp& app) = 0;
-  // Deletes the app and everything under it (customers, conversations, messages, receipts).
+  // Deletes the app and everything under it (customers, conversations, messages, receipts,
+  // knowledge entries, settings) and removes it from its operators' app_ids.
   virtual Status DeleteApp(const AppId& id) = 0;
   virtual Result<StoredApp> FindAppByPublishableKey(std::string_view publishable_key) = 0;
   virtual Result<StoredApp> FindAppBySecretKeyHash(std::string_view secret_key_hash) = 0;
@@ -306,6 +333,30 @@ class Store {
   // A failed notification becomes pending again and its failed deliveries are
   // due at `at` (their attempts are kept); kFailedPrecondition unless it was failed.
   virtual Status RetryNotification(const NotificationId& id, Timestamp at) = 0;
+
+  // --- operators
+  // All of them in one transaction (ids are unique: kAlreadyExists, and none is stored).
+  virtual Status CreateOperators(const std::vector<Operator>& operators) = 0;
+  virtual Result<Operator> GetOperator(const OperatorId& id) = 0;
+  // Oldest first, each with its app_ids.
+  virtual Result<Page<Operator>> ListOperators(const OperatorQuery& query) = 0;
+  // Replaces name, email, status, app_ids and updated_at.
+  virtual Status UpdateOperator(const Operator& op) = 0;
+  // The active operators assigned to the app, oldest first.
+  virtual Result<std::vector<Operator>> ListActiveAppOperators(const AppId& app) = 0;
+
+  // --- knowledge base (entries are deleted with their app)
+  virtual Status CreateKnowledgeEntry(const KnowledgeEntry& entry) = 0;
+  virtual Result<KnowledgeEntry> GetKnowledgeEntry(const KnowledgeId& id) = 0;
+  // Newest first (created_at desc, id desc).
+  virtual Result<Page<KnowledgeEntry>> ListKnowledgeEntries(const AppId& app, std::string_view cursor,
+                                                            int limit) = 0;
+  // Replaces type, question, answer, content and updated_at (and re-indexes the entry).
+  virtual Status UpdateKnowledgeEntry(const KnowledgeEntry& entry) = 0;
+  virtual Status DeleteKnowledgeEntry(const KnowledgeId& id) = 0;
+  // Ranked full-text search over question, answer and content of the app's entries.
+  // Words match whole or by stem ("refunds" finds "refund"), case- and accent-insensitively.
+  virtual Result<std::vector<KnowledgeMatch>> SearchKnowledge(const KnowledgeQuery& query) = 0;
 
   // --- health: OK when a write transaction can commit right now.
   virtual Status CheckWritable() = 0;
