@@ -1317,9 +1317,15 @@ CHAT_TEST("UpdateConversation: status, snooze and assignee rules", "[conversatio
   CHECK_FALSE(cleared.snoozed_until.has_value());
   LIBCHAT_REQUIRE_OK(update(alice.principal, status_update(ConversationStatus::kOpen)));
 
-  // The assignee must be on the app's team, which today is its owner.
-  for (const std::string& assignee : {bob.account.id.str(), std::string("acc_nobody0000000000000000"),
-                                      customer.id.str(), app.app.id.str(), std::string("x")}) {
+  // The assignee must be on the app's team (its owner, or one of its operators: chat_operators_test.cpp);
+  // another account is not found, an id of another kind is malformed.
+  for (const std::string& assignee : {bob.account.id.str(), std::string("acc_nobody0000000000000000")}) {
+    INFO("assignee: " << assignee);
+    ConversationUpdate assign;
+    assign.assignee_id = assignee;
+    LIBCHAT_REQUIRE_CODE(update(alice.principal, assign), StatusCode::kNotFound);
+  }
+  for (const std::string& assignee : {customer.id.str(), app.app.id.str(), std::string("x")}) {
     INFO("assignee: " << assignee);
     ConversationUpdate assign;
     assign.assignee_id = assignee;

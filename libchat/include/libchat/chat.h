@@ -21,10 +21,12 @@
 #include <vector>
 
 #include "libchat/delivery.h"
+#include "libchat/knowledge.h"
 #include "libchat/options.h"
 #include "libchat/providers/bus.h"
 #include "libchat/status.h"
 #include "libchat/types.h"
+#include "libchat/widget.h"
 
 namespace libchat {
 
@@ -92,6 +94,9 @@ struct SdkConfig {
   std::string app_name;
   std::string theme_json;
   std::string prechat_json;
+  WidgetSettings widget;
+  bool bot_enabled = false;
+  std::string bot_name;
 };
 
 struct CustomerInput {
@@ -202,10 +207,54 @@ struct RateLimitDecision {
 struct TokenInfo {
   bool valid = false;
   PrincipalType principal_type = PrincipalType::kAccount;
-  std::string principal_id;
+  std::string principal_id;  // "acc_…", "op_…", "cus_…"
   AccountId account_id;
   std::optional<Timestamp> expires_at;
   std::string error;  // why it is not valid
+};
+
+struct OperatorCreate {
+  std::string name;   // 1..200 bytes
+  std::string email;  // optional
+  std::vector<AppId> app_ids;  // apps of the same account (others: kNotFound)
+};
+
+struct OperatorUpdate {
+  std::optional<OperatorStatus> status;  // deleted is final
+  std::optional<std::string> name;
+  std::optional<std::string> email;
+  std::optional<std::vector<AppId>> app_ids;  // replaces the assignment
+};
+
+struct OperatorFilter {
+  std::optional<AppId> app_id;
+  std::optional<OperatorStatus> status;  // absent: active and inactive
+  std::string cursor;
+  int limit = 50;  // 1..200
+};
+
+struct OperatorToken {
+  std::string token;
+  Timestamp expires_at;
+};
+
+// How conversations handed to the team get an assignee.
+enum class AssignmentMode { kManual, kRoundRobin };
+const char* AssignmentModeName(AssignmentMode mode);  // "manual", "round_robin"
+std::optional<AssignmentMode> ParseAssignmentMode(std::string_view text);
+
+struct AssignmentSettings {
+  // kRoundRobin: a new support conversation (or one the bot hands over) is
+  // assigned in turn to the app's active operators that have a live connection
+  // (Chat::SetPresence); with none online it stays unassigned.
+  AssignmentMode mode = AssignmentMode::kManual;
+};
+
+struct KnowledgeInput {
+  KnowledgeType type = KnowledgeType::kText;
+  std::string question;
+  std::string answer;
+  std::string content;
 };
 
 struct WebhookCreate {
@@ -350,6 +399,47 @@ class Chat {
   // Charges one message send of a customer against its own bucket (customer_sends_per_min); independent of
   // the app's request bucket. Always allowed for other principals.
   RateLimitDecision ChargeSend(const Principal& principal);
+
+  // --- operators (the owning account)
+  // All or nothing: one invalid operator fails the batch (kInvalidArgument / kNotFound for a foreign app).
+  Result<std::vector<Operator>> CreateOperators(const Principal& principal, const std::vector<OperatorCreate>& batch);
+  Result<Page<Operator>> ListOperators(const Principal& principal, const OperatorFilter& filter);
+  // An account sees its operators; an operator sees itself.
+  Result<Operator> GetOperator(const Principal& principal, const OperatorId& id);
+  // Making an operator inactive or deleted ends its tokens and connections' rights
+  // at once; kFailedPrecondition for a change of a deleted operator.
+  Result<Operator> UpdateOperator(const Principal& principal, const OperatorId& id, const OperatorUpdate& update);
+  // A token for an active operator, expiring at `expires_at`: in the future and at
+  // most 24 hours ahead (kInvalidArgument otherwise).
+  Result<OperatorToken> CreateOperatorToken(const Principal& principal, const OperatorId& id, Timestamp expires_at);
+  // Operators are team: they see and act on the conversations of the apps they are
+  // assigned to, as the account does, and nothing else of the account.
+
+  // --- assignment (the app's team reads; the owning account changes it)
+  Result<AssignmentSettings> GetAssignment(const Principal& principal, const AppId& app);
+  Result<AssignmentSettings> PutAssignment(const Principal& principal, const AppId& app,
+                                           const AssignmentSettings& settings);
+
+  // --- knowledge base (the app's team; operators read and search)
+  Result<KnowledgeEntry> CreateKnowledgeEntry(const Principal& principal, const AppId& app,
+                                              const KnowledgeInput& input);
+  Result<Page<KnowledgeEntry>> ListKnowledge(const Principal& principal, const AppId& app, const std::string& cursor,
+                                             int limit);
+  Result<KnowledgeEntry> GetKnowledgeEntry(const Principal& principal, const AppId& app, const KnowledgeId& id);
+  Result<KnowledgeEntry> UpdateKnowledgeEntry(const Principal& principal, const AppId& app, const KnowledgeId& id,
+                                              const KnowledgeInput& input);
+  Status DeleteKnowledgeEntry(const Principal& principal, const AppId& app, const KnowledgeId& id);
+  // Best first; kInvalidArgument for an empty query or one of stop words only. limit 1..50.
+  Result<std::vector<KnowledgeHit>> SearchKnowledge(const Principal& principal, const AppId& app,
+                                                    const std::string& query, int limit = 10);
+  Result<BotSettings> GetBotSettings(const Principal& principal, const AppId& app);
+  Result<BotSettings> PutBotSettings(const Principal& principal, const AppId& app, const BotSettings& settings);
+
+  // --- widget (the app's team; the public configuration needs no principal)
+  Result<WidgetSettings> GetWidget(const Principal& principal, const AppId& app);
+  Result<WidgetSettings> PutWidget(const Principal& principal, const AppId& app, const WidgetSettings& settings);
+  // kNotFound for an unknown publishable key.
+  Result<PublicWidgetConfig> GetPublicWidget(const std::string& publishable_key);
 
   // --- webhooks (the app's team: its account or its server)
   Result<CreatedWebhook> CreateWebhook(const Principal& principal, const AppId& app, const WebhookCreate& request);

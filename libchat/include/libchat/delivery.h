@@ -20,8 +20,12 @@ using WebhookId = Id<WebhookIdTag>;
 using DeliveryId = Id<DeliveryIdTag>;
 using NotificationId = Id<NotificationIdTag>;
 
-enum class DeliveryChannel { kWebSocket, kWebhook, kEmail, kPush };
-const char* DeliveryChannelName(DeliveryChannel channel);  // "websocket", "webhook", "email", "push"
+// kBot is internal: a customer message for the bot to answer (kind "bot.reply"),
+// queued in the message's transaction so that a crash cannot lose the answer or
+// the hand-off. It is listed with the other deliveries but is not a channel a
+// notification or a delivery policy may name.
+enum class DeliveryChannel { kWebSocket, kWebhook, kEmail, kPush, kBot };
+const char* DeliveryChannelName(DeliveryChannel channel);  // "websocket", "webhook", "email", "push", "bot"
 std::optional<DeliveryChannel> ParseDeliveryChannel(std::string_view text);
 
 enum class DeliveryStatus {

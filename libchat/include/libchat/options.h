@@ -14,6 +14,7 @@
 #include "libchat/providers/clock.h"
 #include "libchat/providers/email.h"
 #include "libchat/providers/http_client.h"
+#include "libchat/providers/responder.h"
 #include "libchat/providers/store.h"
 #include "libchat/providers/webhook.h"
 
@@ -117,6 +118,10 @@ struct Options {
 
   // Default: see DeliveryOptions.
   DeliveryOptions delivery;
+
+  // Answers customers for apps whose bot is enabled (BotSettings). Default:
+  // nullptr, meaning NewKnowledgeBaseResponder().
+  std::shared_ptr<Responder> responder;
 
   // Largest message text in bytes of UTF-8. Default: 32768.
   std::size_t max_message_bytes = 32 * 1024;

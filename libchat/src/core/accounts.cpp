@@ -103,6 +103,21 @@ Result<Principal> Chat::Impl::PrincipalFromToken(const std::string& token, const
     principal.account_id = id;
     return principal;
   }
+  if (claims.kind == "operator") {
+    // Read through the operator cache, which this Chat's own operator changes clear: a
+    // deactivated or deleted operator's tokens stop working as soon as the change returns.
+    auto op = OperatorById(OperatorId(claims.subject));
+    if (!op.ok()) {
+      if (op.status().code() == StatusCode::kNotFound) return Unauthenticated("operator no longer exists");
+      return op.status();
+    }
+    if (op->status == OperatorStatus::kDeleted) return Unauthenticated("operator deleted");
+    if (op->status != OperatorStatus::kActive) return Unauthenticated("operator is inactive");
+    principal.type = PrincipalType::kOperator;
+    principal.id = op->id.str();
+    principal.account_id = op->account_id;
+    return principal;
+  }
   if (claims.kind == "customer") {
     if (app != nullptr && app->str() != claims.app_id) return Unauthenticated("session token belongs to another app");
     auto customer = store->GetCustomer(CustomerId(claims.subject));

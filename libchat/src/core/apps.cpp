@@ -1,4 +1,6 @@
 // The app service: an account's tenants and their keys.
+#include <algorithm>
+
 #include "core/chat_impl.h"
 #include "core/validation.h"
 #include "util/crypto.h"
@@ -52,12 +54,59 @@ Result<CreatedApp> Chat::CreateApp(const Principal& principal, const AppCreate& 
 }
 
 Result<Page<App>> Chat::ListApps(const Principal& principal, const std::string& cursor, int limit) {
-  if (principal.type != PrincipalType::kAccount) return PermissionDeniedError("only accounts list apps");
+  Impl& impl = *impl_;
+  if (principal.type != PrincipalType::kAccount && principal.type != PrincipalType::kOperator) {
+    return PermissionDeniedError("only accounts and operators list apps");
+  }
   LIBCHAT_ASSIGN_OR_RETURN(int checked_limit, internal::ValidateLimit(limit));
-  return impl_->store->ListApps(principal.account_id, cursor, checked_limit);
+  if (principal.type == PrincipalType::kAccount) {
+    return impl.store->ListApps(principal.account_id, cursor, checked_limit);
+  }
+
+  // An operator: the apps it is assigned to, oldest first like an account's list. It has
+  // a bounded number of them, so they are read and ordered here; the cursor is the last
+  // returned app's id.
+  auto op = impl.OperatorById(OperatorId(principal.id));
+  if (!op.ok()) {
+    if (op.status().code() == StatusCode::kNotFound) return Page<App>{};
+    return op.status();
+  }
+  std::vector<App> apps;
+  for (const AppId& id : op->app_ids) {
+    LIBCHAT_ASSIGN_OR_RETURN(bool staff, impl.IsAppStaff(principal, id));
+    if (!staff) continue;
+    auto stored = impl.store->GetApp(id);
+    if (!stored.ok()) {
+      if (stored.status().code() == StatusCode::kNotFound) continue;  // deleted meanwhile
+      return stored.status();
+    }
+    apps.push_back(std::move(stored->app));
+  }
+  auto before = [](const App& a, const App& b) {
+    return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
+  };
+  std::sort(apps.begin(), apps.end(), before);
+  std::size_t first = 0;
+  if (!cursor.empty()) {
+    auto at = std::find_if(apps.begin(), apps.end(), [&cursor](const App& app) { return app.id.str() == cursor; });
+    if (at == apps.end()) return InvalidArgumentError("invalid cursor");
+    first = static_cast<std::size_t>(at - apps.begin()) + 1;
+  }
+  Page<App> page;
+  for (std::size_t i = first; i < apps.size() && static_cast<int>(page.data.size()) < checked_limit; ++i) {
+    page.data.push_back(apps[i]);
+  }
+  if (first + page.data.size() < apps.size()) page.next_cursor = page.data.back().id.str();
+  return page;
 }
 
 Result<App> Chat::GetApp(const Principal& principal, const AppId& app) {
+  if (principal.type == PrincipalType::kOperator) {
+    LIBCHAT_ASSIGN_OR_RETURN(bool staff, impl_->IsAppStaff(principal, app));
+    if (!staff) return NotFoundError("app not found");
+    LIBCHAT_ASSIGN_OR_RETURN(StoredApp stored, impl_->store->GetApp(app));
+    return stored.app;
+  }
   if (principal.type == PrincipalType::kAppServer) {
     if (principal.app_id != app) return NotFoundError("app not found");
     LIBCHAT_ASSIGN_OR_RETURN(StoredApp stored, impl_->store->GetApp(app));
@@ -101,6 +150,7 @@ Status Chat::DeleteApp(const Principal& principal, const AppId& app) {
   if (!stored.ok()) return stored.status();
   LIBCHAT_RETURN_IF_ERROR(impl_->store->DeleteApp(app));
   impl_->ForgetApp(app);
+  impl_->ForgetOperators();  // the store took the app out of its operators' app_ids
   impl_->CacheLimits(app, AppLimits());
   return Status::Ok();
 }

@@ -66,6 +66,7 @@ Result<std::unique_ptr<Chat>> Chat::Open(Options options) {
                            internal::HashPassword(internal::RandomAlnum(24), options.password_hashing));
   impl->options = std::move(options);
   LIBCHAT_RETURN_IF_ERROR(impl->OpenDelivery());
+  impl->responder = impl->options.responder ? impl->options.responder : NewKnowledgeBaseResponder();
   return std::unique_ptr<Chat>(new Chat(std::move(impl)));
 }
 
@@ -105,6 +106,11 @@ void Chat::Impl::ForgetApp(const AppId& app) {
 }
 
 Result<StoredApp> Chat::Impl::OwnedApp(const Principal& principal, const AppId& app) {
+  if (principal.type == PrincipalType::kOperator) {
+    // An app the operator is not assigned to is "not found" to it, like any other tenant's.
+    LIBCHAT_ASSIGN_OR_RETURN(bool staff, IsAppStaff(principal, app));
+    if (!staff) return NotFoundError("app not found");
+  }
   if (principal.type != PrincipalType::kAccount) return PermissionDeniedError("only the app's owner may do this");
   auto stored = store->GetApp(app);
   if (!stored.ok() || stored->app.account_id != principal.account_id) {
@@ -131,6 +137,27 @@ Result<bool> Chat::Impl::IsAppTeam(const Principal& principal, const AppId& app)
   }
 }
 
+Result<bool> Chat::Impl::IsAppStaff(const Principal& principal, const AppId& app) {
+  if (principal.type != PrincipalType::kOperator) return IsAppTeam(principal, app);
+  if (!AppId::IsWellFormed(app.str())) return false;
+  // Through the operator cache, which this Chat's operator changes clear: a deactivation
+  // or a removed app applies from the next call on.
+  auto op = OperatorById(OperatorId(principal.id));
+  if (!op.ok()) {
+    if (op.status().code() == StatusCode::kNotFound) return false;
+    return op.status();
+  }
+  if (op->status != OperatorStatus::kActive) return false;
+  if (!std::binary_search(op->app_ids.begin(), op->app_ids.end(), app)) return false;
+  // app_ids only ever name the operator's own account's apps; checked again, as it is cheap (cached).
+  auto owner = AppOwner(app);
+  if (!owner.ok()) {
+    if (owner.status().code() == StatusCode::kNotFound) return false;
+    return owner.status();
+  }
+  return *owner == op->account_id;
+}
+
 Result<Conversation> Chat::Impl::VisibleConversation(const Principal& principal, const ConversationId& id,
                                                      bool with_viewer_state) {
   if (!ConversationId::IsWellFormed(id.str())) return NotFoundError("conversation not found");
@@ -150,7 +177,7 @@ Result<Conversation> Chat::Impl::VisibleConversation(const Principal& principal,
       visible = members->Find(principal.id) != nullptr;
     }
   } else {
-    LIBCHAT_ASSIGN_OR_RETURN(visible, IsAppTeam(principal, conversation->app_id));
+    LIBCHAT_ASSIGN_OR_RETURN(visible, IsAppStaff(principal, conversation->app_id));
   }
   if (!visible) return NotFoundError("conversation not found");
   return conversation;
@@ -158,15 +185,22 @@ Result<Conversation> Chat::Impl::VisibleConversation(const Principal& principal,
 
 Result<std::vector<std::string>> Chat::Impl::Audience(const Conversation& conversation) {
   LIBCHAT_ASSIGN_OR_RETURN(AccountId owner, AppOwner(conversation.app_id));
+  // The app's active operators see all of its conversations, as the owner does.
+  LIBCHAT_ASSIGN_OR_RETURN(std::shared_ptr<const std::vector<std::string>> operators,
+                           ActiveOperatorIds(conversation.app_id));
   std::vector<std::string> audience{owner.str()};
   if (conversation.type == ConversationType::kSupport) {
     if (!conversation.customer_id.empty()) audience.push_back(conversation.customer_id.str());
+    audience.insert(audience.end(), operators->begin(), operators->end());
     return audience;
   }
   LIBCHAT_ASSIGN_OR_RETURN(std::shared_ptr<const MemberList> members, Members(conversation));
-  audience.reserve(members->members.size() + 1);
+  audience.reserve(members->members.size() + operators->size() + 1);
   for (const Member& member : members->members) {
     if (member.id != audience.front()) audience.push_back(member.id);
+  }
+  for (const std::string& op : *operators) {
+    if (members->Find(op) == nullptr) audience.push_back(op);  // members are in already
   }
   return audience;
 }

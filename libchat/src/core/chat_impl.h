@@ -16,6 +16,7 @@
 #include "util/crypto.h"
 #include "util/secret_box.h"
 #include "libchat/chat.h"
+#include "libchat/providers/responder.h"
 
 namespace libchat {
 
@@ -36,6 +37,8 @@ struct AppDeliveryConfig {
   std::vector<WebhookEndpoint> webhooks;  // enabled endpoints only
   DeliveryPolicy policy;                  // the default when the app set none
   bool has_email_provider = false;
+  BotSettings bot;                        // the default (disabled) when the app set none
+  AssignmentSettings assignment;          // the default (manual) when the app set none
 
   // True when an enabled endpoint subscribes to `event_type`.
   bool Wants(std::string_view event_type) const;
@@ -80,13 +83,17 @@ struct Chat::Impl {
   // True when the principal may act on conversations of `app` as its team
   // (the owning account, or the app's own server).
   Result<bool> IsAppTeam(const Principal& principal, const AppId& app);
+  // True when the principal may see and act on the app's conversations: the team,
+  // or an active operator assigned to the app. Operators are not team: webhooks,
+  // providers, keys and settings stay with IsAppTeam.
+  Result<bool> IsAppStaff(const Principal& principal, const AppId& app);
   // The conversation, if the principal may see it. With `with_viewer_state`,
   // read_seq and unread_count are filled for the principal; that costs a count
   // over the unread messages, so only reads that return them to a client ask.
   Result<Conversation> VisibleConversation(const Principal& principal, const ConversationId& id,
                                            bool with_viewer_state = false);
-  // Principal ids that see events of this conversation: the app's owner and
-  // the members (the customer of a support conversation).
+  // Principal ids that see events of this conversation: the app's owner, its
+  // active operators and the members (the customer of a support conversation).
   Result<std::vector<std::string>> Audience(const Conversation& conversation);
   // The members of a dm, group or channel. Cached: this Chat's own member
   // changes invalidate the entry at once; changes made through another Chat
@@ -182,6 +189,27 @@ struct Chat::Impl {
   // Recomputes a notification's status from its deliveries and announces a change.
   Status SettleNotification(const NotificationId& id);
 
+  // --- operators and assignment (operators.cpp, assignment.cpp)
+  // The operator, cached: this Chat's own operator changes invalidate at once;
+  // changes made through another Chat over the same store are seen within a
+  // couple of seconds. kNotFound when missing.
+  Result<Operator> OperatorById(const OperatorId& id);
+  // Ids of the app's active operators ("op_…"), cached like OperatorById.
+  Result<std::shared_ptr<const std::vector<std::string>>> ActiveOperatorIds(const AppId& app);
+  // Drops every cached operator and app operator list (after any operator change).
+  void ForgetOperators();
+  // The assignee a conversation of `app` handed to the team gets now: "" when the
+  // app assigns manually or no active operator of it is online; otherwise the next
+  // online operator in turn (round robin per app, in this process).
+  Result<std::string> PickAssignee(const AppId& app);
+
+  // --- knowledge base and bot (knowledge.cpp, bot.cpp)
+  std::shared_ptr<Responder> responder;  // Options::responder or the knowledge-base one
+  // Splits, folds and searches; hits with their 0..1 score and HTML snippet, best first.
+  Result<std::vector<KnowledgeHit>> SearchAppKnowledge(const AppId& app, const std::string& query, int limit);
+  // Runs one kBot delivery: answers the customer's message or hands the conversation over.
+  Status RunBotReply(const Delivery& delivery);
+
   // Mints an HS256 token of `kind` ("account", "customer") for `subject`; returns it with its expiry.
   std::pair<std::string, Timestamp> IssueToken(std::string kind, std::string subject, std::string app_id,
                                                std::chrono::seconds ttl);
@@ -217,6 +245,23 @@ struct Chat::Impl {
   std::unordered_map<std::string, Timestamp> queued_fallbacks_;
 
  public:
+  // Operator caches (operators.cpp).
+  struct CachedOperator {
+    Operator op;
+    std::chrono::steady_clock::time_point loaded_at;
+  };
+  struct CachedOperatorIds {
+    std::shared_ptr<const std::vector<std::string>> ids;
+    std::chrono::steady_clock::time_point loaded_at;
+  };
+  std::mutex operators_mutex;
+  std::unordered_map<std::string, CachedOperator> operators_by_id;       // op id -> operator
+  std::unordered_map<std::string, CachedOperatorIds> app_operator_ids;  // app id -> active operator ids
+  std::uint64_t operators_generation = 0;                              // bumped by ForgetOperators
+  // Round-robin position per app (assignment.cpp): the id of the last operator picked.
+  std::mutex round_robin_mutex;
+  std::unordered_map<std::string, std::string> round_robin_last;
+
   // True (and remembered until `due`) unless a fallback email for this recipient
   // and conversation is already queued and not yet due.
   bool ReserveFallback(const std::string& key, Timestamp now, Timestamp due);

@@ -4,6 +4,7 @@
 #include "core/chat_impl.h"
 #include "core/customers.h"
 #include "core/validation.h"
+#include "core/widget_settings.h"
 #include "util/crypto.h"
 #include "util/status_macros.h"
 
@@ -29,7 +30,16 @@ bool MayReopen(ConversationStatus status) {
 Result<SdkConfig> Chat::GetSdkConfig(const Principal& principal) {
   if (principal.app_id.empty()) return PermissionDeniedError("the SDK config needs an app key");
   LIBCHAT_ASSIGN_OR_RETURN(StoredApp stored, impl_->store->GetApp(principal.app_id));
-  return SdkConfig{stored.app.id, stored.app.name, stored.app.theme_json, stored.app.prechat_json};
+  SdkConfig config;
+  config.app_id = stored.app.id;
+  config.app_name = stored.app.name;
+  config.theme_json = stored.app.theme_json;
+  config.prechat_json = stored.app.prechat_json;
+  LIBCHAT_ASSIGN_OR_RETURN(config.widget, internal::LoadWidgetSettings(*impl_->store, stored.app.id));
+  LIBCHAT_ASSIGN_OR_RETURN(std::shared_ptr<const AppDeliveryConfig> delivery, impl_->DeliveryConfigOf(stored.app.id));
+  config.bot_enabled = delivery->bot.enabled;
+  config.bot_name = delivery->bot.name;
+  return config;
 }
 
 // Creates a support conversation for `customer` and announces it.
@@ -47,6 +57,14 @@ Result<Conversation> Chat::Impl::StartSupportConversation(const AppId& app, cons
                            internal::NormalizeJsonObject("metadata", metadata_json, impl.options.max_metadata_bytes));
   conversation.created_at = conversation.updated_at = conversation.last_activity_at =
       conversation.members.front().joined_at;
+  // With the bot enabled it handles the conversation first (pending); otherwise the team
+  // gets it at once, assigned by the app's mode.
+  LIBCHAT_ASSIGN_OR_RETURN(std::shared_ptr<const AppDeliveryConfig> config, impl.DeliveryConfigOf(app));
+  if (config->bot.enabled) {
+    conversation.status = ConversationStatus::kPending;
+  } else {
+    LIBCHAT_ASSIGN_OR_RETURN(conversation.assignee_id, impl.PickAssignee(app));
+  }
   LIBCHAT_RETURN_IF_ERROR(impl.CreateConversationWithWebhooks(conversation));
   LIBCHAT_ASSIGN_OR_RETURN(std::vector<std::string> audience, impl.Audience(conversation));
   Event event = ConversationEvent(EventType::kConversationCreated, conversation, std::move(audience));
@@ -197,8 +215,8 @@ Result<Page<Conversation>> Chat::ListConversations(const Principal& principal, c
     if (principal.app_id != app) return NotFoundError("app not found");
     query.member_id = principal.id;
   } else {
-    LIBCHAT_ASSIGN_OR_RETURN(bool team, impl.IsAppTeam(principal, app));
-    if (!team) return NotFoundError("app not found");
+    LIBCHAT_ASSIGN_OR_RETURN(bool staff, impl.IsAppStaff(principal, app));
+    if (!staff) return NotFoundError("app not found");
   }
   LIBCHAT_ASSIGN_OR_RETURN(query.limit, internal::ValidateLimit(filter.limit));
   query.status = filter.status;
@@ -238,12 +256,19 @@ Result<Conversation> Chat::UpdateConversation(const Principal& principal, const 
     conversation.snoozed_until = *update.snoozed_until;
   }
   if (update.assignee_id) {
-    if (!update.assignee_id->empty()) {
-      // Until operators exist, the app's owning account is the only possible assignee.
+    const std::string& assignee = *update.assignee_id;
+    // The app's owning account or an active operator assigned to the app; "" unassigns.
+    if (AccountId::IsWellFormed(assignee)) {
       LIBCHAT_ASSIGN_OR_RETURN(AccountId owner, impl.AppOwner(conversation.app_id));
-      if (*update.assignee_id != owner.str()) {
-        return InvalidArgumentError("assignee_id must be a member of the app's team");
-      }
+      if (assignee != owner.str()) return NotFoundError("assignee not found");
+    } else if (OperatorId::IsWellFormed(assignee)) {
+      Principal as_operator;
+      as_operator.type = PrincipalType::kOperator;
+      as_operator.id = assignee;
+      LIBCHAT_ASSIGN_OR_RETURN(bool staff, impl.IsAppStaff(as_operator, conversation.app_id));
+      if (!staff) return NotFoundError("assignee not found");
+    } else if (!assignee.empty()) {
+      return InvalidArgumentError("assignee_id must be an account (acc_…) or operator (op_…) id");
     }
     conversation.assignee_id = *update.assignee_id;
   }

@@ -19,6 +19,8 @@ using Json = nlohmann::json;
 
 constexpr char kPolicySetting[] = "delivery_policy";
 constexpr char kEmailSetting[] = "email_provider";
+constexpr char kBotSetting[] = "bot";
+constexpr char kAssignmentSetting[] = "assignment";
 // How long a cached app delivery configuration / email provider is trusted: bounds how late this Chat
 // sees changes made through another Chat (another process) over the same store.
 constexpr std::chrono::seconds kDeliveryConfigTtl(2);
@@ -103,7 +105,8 @@ Result<std::shared_ptr<const AppDeliveryConfig>> Chat::Impl::DeliveryConfigOf(co
       config->policy.channels.clear();
       for (const Json& channel : j.value("channels", Json::array())) {
         if (!channel.is_string()) continue;
-        if (auto parsed = ParseDeliveryChannel(channel.get<std::string>())) config->policy.channels.push_back(*parsed);
+        auto parsed = ParseDeliveryChannel(channel.get<std::string>());
+        if (parsed && *parsed != DeliveryChannel::kBot) config->policy.channels.push_back(*parsed);
       }
       config->policy.offline_after = std::chrono::seconds(j.value("offline_after_s", std::int64_t{60}));
       config->policy.email_fallback_after = std::chrono::seconds(j.value("email_fallback_after_s", std::int64_t{300}));
@@ -111,6 +114,28 @@ Result<std::shared_ptr<const AppDeliveryConfig>> Chat::Impl::DeliveryConfigOf(co
   }
   LIBCHAT_ASSIGN_OR_RETURN(std::optional<std::string> email_text, store->GetAppSetting(app, kEmailSetting));
   config->has_email_provider = email_text.has_value();
+  // The bot and the assignment mode: defaults for anything missing or unreadable (the core wrote it).
+  LIBCHAT_ASSIGN_OR_RETURN(std::optional<std::string> bot_text, store->GetAppSetting(app, kBotSetting));
+  if (bot_text) {
+    Json j = Json::parse(*bot_text, nullptr, false);
+    if (j.is_object()) {
+      if (j.contains("enabled") && j["enabled"].is_boolean()) config->bot.enabled = j["enabled"].get<bool>();
+      if (j.contains("min_score") && j["min_score"].is_number()) {
+        const double min_score = j["min_score"].get<double>();
+        if (std::isfinite(min_score)) config->bot.min_score = std::clamp(min_score, 0.0, 1.0);
+      }
+      if (j.contains("name") && j["name"].is_string() && !j["name"].get<std::string>().empty()) {
+        config->bot.name = j["name"].get<std::string>();
+      }
+    }
+  }
+  LIBCHAT_ASSIGN_OR_RETURN(std::optional<std::string> assignment_text, store->GetAppSetting(app, kAssignmentSetting));
+  if (assignment_text) {
+    Json j = Json::parse(*assignment_text, nullptr, false);
+    if (j.is_object() && j.contains("mode") && j["mode"].is_string()) {
+      if (auto mode = ParseAssignmentMode(j["mode"].get<std::string>())) config->assignment.mode = *mode;
+    }
+  }
 
   std::lock_guard lock(delivery_config_mutex_);
   if (generation == delivery_config_generation_) {  // no change of ours raced with this load
@@ -289,6 +314,7 @@ Result<DeliveryPolicy> Chat::PutDeliveryPolicy(const Principal& principal, const
   std::vector<DeliveryChannel> channels{DeliveryChannel::kWebSocket};
   for (DeliveryChannel channel : policy.channels) {
     if (channel == DeliveryChannel::kPush) return InvalidArgumentError("channel push has no provider yet");
+    if (channel == DeliveryChannel::kBot) return InvalidArgumentError("channel bot is internal to the bot");
     if (std::find(channels.begin(), channels.end(), channel) == channels.end()) channels.push_back(channel);
   }
   normalized.channels = channels;

@@ -323,6 +323,9 @@ Status Chat::Impl::RunDelivery(Delivery delivery) {
     case DeliveryChannel::kPush:
       outcome = SendOutcome::Failed(SendOutcome::Kind::kPermanent, 0, "no push provider is configured");
       break;
+    case DeliveryChannel::kBot:
+      // Answers or hands over, and records the outcome itself (bot.cpp).
+      return RunBotReply(delivery);
   }
   const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   const std::optional<Timestamp> retry_at =

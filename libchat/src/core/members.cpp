@@ -2,8 +2,8 @@
 //
 // Who may do what (support conversations keep their one customer and are not
 // managed here):
-// - the app's team (its owning account, its server) creates any of the three
-//   types and manages every member;
+// - the app's staff (its owning account, its server, its active operators)
+//   creates any of the three types and manages every member;
 // - a customer creates dms and groups it belongs to (as owner); owners and
 //   admins add and remove members, any member may leave.
 // A dm has exactly two members and is unique per pair: the store enforces it,
@@ -68,13 +68,21 @@ Result<std::string> Chat::Impl::ResolveMember(const Principal& principal, const 
     return id;
   }
   if (AccountId::IsWellFormed(id)) {
-    // Until operators exist, the app's owning account is its only team member.
+    // The app's owning account; its operators are named by their op_ ids.
     LIBCHAT_ASSIGN_OR_RETURN(AccountId owner, impl.AppOwner(app));
     if (owner.str() != id) return NotFoundError("member not found");
     return id;
   }
-  if (OperatorId::IsWellFormed(id)) return NotFoundError("member not found");
-  return InvalidArgumentError("member id must be a customer (cus_…) or account (acc_…) id");
+  if (OperatorId::IsWellFormed(id)) {
+    // An active operator assigned to the app.
+    Principal as_operator;
+    as_operator.type = PrincipalType::kOperator;
+    as_operator.id = id;
+    LIBCHAT_ASSIGN_OR_RETURN(bool staff, impl.IsAppStaff(as_operator, app));
+    if (!staff) return NotFoundError("member not found");
+    return id;
+  }
+  return InvalidArgumentError("member id must be a customer (cus_…), account (acc_…) or operator (op_…) id");
 }
 
 Result<CreatedConversation> Chat::CreateConversation(const Principal& principal, const AppId& app,
@@ -85,10 +93,12 @@ Result<CreatedConversation> Chat::CreateConversation(const Principal& principal,
   if (principal.type == PrincipalType::kCustomer) {
     if (principal.app_id != app) return NotFoundError("app not found");
   } else {
-    LIBCHAT_ASSIGN_OR_RETURN(team, impl.IsAppTeam(principal, app));
+    LIBCHAT_ASSIGN_OR_RETURN(team, impl.IsAppStaff(principal, app));
     if (!team) {
-      // Another tenant's account or server: the app is "not found" to it, as everywhere else.
-      if (principal.type == PrincipalType::kAccount || principal.type == PrincipalType::kAppServer) {
+      // Another tenant's account or server, or an operator of other apps: the app is
+      // "not found" to it, as everywhere else.
+      if (principal.type == PrincipalType::kAccount || principal.type == PrincipalType::kAppServer ||
+          principal.type == PrincipalType::kOperator) {
         return NotFoundError("app not found");
       }
       return PermissionDeniedError("this key cannot create conversations");
@@ -118,7 +128,8 @@ Result<CreatedConversation> Chat::CreateConversation(const Principal& principal,
 
   // The creator belongs to what it creates, as owner (an app server is not a member).
   std::unordered_set<std::string> seen;
-  if (principal.type == PrincipalType::kCustomer || principal.type == PrincipalType::kAccount) {
+  if (principal.type == PrincipalType::kCustomer || principal.type == PrincipalType::kAccount ||
+      principal.type == PrincipalType::kOperator) {
     conversation.members.push_back(Member{principal.id, MemberRole::kOwner, conversation.created_at});
     seen.insert(principal.id);
   }

@@ -44,6 +44,7 @@ Result<Notification> Chat::CreateNotification(const Principal& principal, const 
   std::vector<DeliveryChannel> channels;
   for (DeliveryChannel channel : request.channels) {
     if (channel == DeliveryChannel::kPush) return InvalidArgumentError("channel push has no provider yet");
+    if (channel == DeliveryChannel::kBot) return InvalidArgumentError("channel bot is internal to the bot");
     if (std::find(channels.begin(), channels.end(), channel) == channels.end()) channels.push_back(channel);
   }
   LIBCHAT_RETURN_IF_ERROR(internal::ValidateText("body", request.body, 1, impl.options.max_message_bytes));
@@ -67,6 +68,9 @@ Result<Notification> Chat::CreateNotification(const Principal& principal, const 
     }
     if (request.fallback->channel == DeliveryChannel::kPush) {
       return InvalidArgumentError("channel push has no provider yet");
+    }
+    if (request.fallback->channel == DeliveryChannel::kBot) {
+      return InvalidArgumentError("channel bot is internal to the bot");
     }
     if (!request.fallback->to_email.empty() && !LooksLikeEmail(request.fallback->to_email)) {
       return InvalidArgumentError("fallback.to_email is not an email address");

@@ -10,6 +10,8 @@
 //  - with "email" in the policy and an email provider: one gated email.fallback
 //    per recipient, due email_fallback_after later (at most one queued per
 //    recipient and conversation at a time; the email lists what is unread then).
+//  - with the bot enabled: one bot.reply (channel bot) for a customer's message
+//    in a support conversation that is pending (the bot handles it; bot.cpp).
 // Recipients: for a support conversation, the customer when the team writes,
 // and the assignee (or else the app's owner) when the customer writes; for dms
 // and groups, the other members (channels are broadcasts: no per-member fallback).
@@ -89,13 +91,18 @@ std::function<std::vector<Delivery>(const AppendResult&)> Chat::Impl::MessageOut
   const bool updated_hook = may_reopen && config->Wants("conversation.updated");
   const bool offline_hook = config->PolicyUses(DeliveryChannel::kWebhook) && config->Wants("message.offline");
   const bool email_fallback = config->PolicyUses(DeliveryChannel::kEmail) && config->has_email_provider;
-  if (!created_hook && !updated_hook && !offline_hook && !email_fallback) return {};
+  // A customer's message while the bot handles the conversation. Bot messages have a bot sender, so
+  // they never reach here as a customer's: the bot cannot trigger itself.
+  const bool bot_reply = config->bot.enabled && sender.type == PrincipalType::kCustomer &&
+                         conversation.type == ConversationType::kSupport &&
+                         conversation.status == ConversationStatus::kPending;
+  if (!created_hook && !updated_hook && !offline_hook && !email_fallback && !bot_reply) return {};
 
   // Everything that needs a lookup is decided here, before the transaction; the
   // builder itself only renders JSON (it runs on the store's writer).
   std::vector<std::string> recipients;
   if (offline_hook || email_fallback) recipients = Recipients(conversation, SenderOf(sender), audience);
-  return [this, config = std::move(config), created_hook, updated_hook, offline_hook, email_fallback,
+  return [this, config = std::move(config), created_hook, updated_hook, offline_hook, email_fallback, bot_reply,
           recipients = std::move(recipients)](const AppendResult& appended) {
     const Timestamp now = appended.message.created_at;
     std::vector<Delivery> out;
@@ -142,6 +149,21 @@ std::function<std::vector<Delivery>(const AppendResult&)> Chat::Impl::MessageOut
                                       due));
         }
       }
+    }
+    if (bot_reply && appended.conversation.status == ConversationStatus::kPending) {
+      // Due at once and ahead of bulk deliveries: the customer is waiting for the answer.
+      Delivery bot;
+      bot.id = DeliveryId(internal::NewId(DeliveryId::prefix()));
+      bot.app_id = appended.message.app_id;
+      bot.channel = DeliveryChannel::kBot;
+      bot.kind = "bot.reply";
+      bot.recipient_id = appended.message.sender.id;
+      bot.conversation_id = appended.message.conversation_id;
+      bot.message_id = appended.message.id;
+      bot.message_seq = appended.message.seq;
+      bot.priority = NotificationPriority::kHigh;
+      bot.created_at = bot.updated_at = bot.next_attempt_at = now;
+      out.push_back(std::move(bot));
     }
     return out;
   };

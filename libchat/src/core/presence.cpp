@@ -2,7 +2,7 @@
 //
 // Only those who share a conversation with it: the members of every
 // conversation it is a member of, and — for a customer — its app's owning
-// account (the team sees every conversation of the app; app-server
+// account and active operators (they see every conversation of the app; app-server
 // connections get the event through its app id). Nobody else in the tenant
 // learns anything. The transport decides when (first connection, and the
 // last one gone for a grace period); this only computes the audience.
@@ -37,6 +37,9 @@ Status Chat::SetPresence(const Principal& principal, bool online) {
   if (principal.type == PrincipalType::kCustomer) {
     LIBCHAT_ASSIGN_OR_RETURN(AccountId owner, impl.AppOwner(principal.app_id));
     audience.insert(owner.str());
+    LIBCHAT_ASSIGN_OR_RETURN(std::shared_ptr<const std::vector<std::string>> operators,
+                             impl.ActiveOperatorIds(principal.app_id));
+    audience.insert(operators->begin(), operators->end());
   }
   LIBCHAT_ASSIGN_OR_RETURN(std::vector<ConversationId> conversations,
                            impl.store->ListMemberships(principal.id, kMaxPresenceConversations));

@@ -3,6 +3,9 @@
 #include <cstdio>
 #include <ctime>
 
+#include "libchat/chat.h"  // AssignmentMode
+#include "libchat/knowledge.h"
+
 namespace libchat {
 namespace {
 
@@ -194,6 +197,50 @@ std::optional<MemberRole> ParseMemberRole(std::string_view text) {
   if (text == "owner") return MemberRole::kOwner;
   if (text == "admin") return MemberRole::kAdmin;
   if (text == "member") return MemberRole::kMember;
+  return std::nullopt;
+}
+
+const char* OperatorStatusName(OperatorStatus status) {
+  switch (status) {
+    case OperatorStatus::kActive: return "active";
+    case OperatorStatus::kInactive: return "inactive";
+    case OperatorStatus::kDeleted: return "deleted";
+  }
+  return "inactive";
+}
+
+std::optional<OperatorStatus> ParseOperatorStatus(std::string_view text) {
+  if (text == "active") return OperatorStatus::kActive;
+  if (text == "inactive") return OperatorStatus::kInactive;
+  if (text == "deleted") return OperatorStatus::kDeleted;
+  return std::nullopt;
+}
+
+const char* AssignmentModeName(AssignmentMode mode) {
+  switch (mode) {
+    case AssignmentMode::kManual: return "manual";
+    case AssignmentMode::kRoundRobin: return "round_robin";
+  }
+  return "manual";
+}
+
+std::optional<AssignmentMode> ParseAssignmentMode(std::string_view text) {
+  if (text == "manual") return AssignmentMode::kManual;
+  if (text == "round_robin") return AssignmentMode::kRoundRobin;
+  return std::nullopt;
+}
+
+const char* KnowledgeTypeName(KnowledgeType type) {
+  switch (type) {
+    case KnowledgeType::kText: return "text";
+    case KnowledgeType::kQa: return "qa";
+  }
+  return "text";
+}
+
+std::optional<KnowledgeType> ParseKnowledgeType(std::string_view text) {
+  if (text == "text") return KnowledgeType::kText;
+  if (text == "qa") return KnowledgeType::kQa;
   return std::nullopt;
 }
 

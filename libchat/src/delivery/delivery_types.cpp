@@ -24,11 +24,12 @@ const char* NameOf(Enum value, const std::array<std::pair<Enum, const char*>, N>
   return "unknown";
 }
 
-constexpr std::array<std::pair<DeliveryChannel, const char*>, 4> kChannels{{
+constexpr std::array<std::pair<DeliveryChannel, const char*>, 5> kChannels{{
     {DeliveryChannel::kWebSocket, "websocket"},
     {DeliveryChannel::kWebhook, "webhook"},
     {DeliveryChannel::kEmail, "email"},
     {DeliveryChannel::kPush, "push"},
+    {DeliveryChannel::kBot, "bot"},
 }};
 constexpr std::array<std::pair<DeliveryStatus, const char*>, 5> kDeliveryStatuses{{
     {DeliveryStatus::kPending, "pending"},
