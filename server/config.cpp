@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <string_view>
 #include <thread>
 
 namespace libchat::server {
@@ -148,6 +149,24 @@ Status ApplyRetrySchedule(ServerConfig& c, const std::string& value) {
   return Status::Ok();
 }
 
+// An http(s) URL with a host, optionally a path, no trailing slash, query or fragment, and none of the characters
+// that could break out of the HTML attribute the embed snippet puts it in.
+Status ApplyPublicUrl(ServerConfig& c, const std::string& v) {
+  const auto bad = [] {
+    return Bad("public-url",
+               "expected an http:// or https:// URL without a trailing slash, e.g. https://chat.example.com");
+  };
+  const std::size_t scheme = v.rfind("https://", 0) == 0 ? 8 : v.rfind("http://", 0) == 0 ? 7 : 0;
+  if (scheme == 0 || v.size() <= scheme || v.size() > 2048 || v.back() == '/' || v[scheme] == '/') return bad();
+  for (char ch : v) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                    std::string_view("-._~:/[]@!$()*+,;=%").find(ch) != std::string_view::npos;
+    if (!ok) return bad();
+  }
+  c.public_url = v;
+  return Status::Ok();
+}
+
 Status ApplyTlsVerify(ServerConfig& c, const std::string& v) {
   if (v == "true" || v == "1" || v == "yes" || v == "on") {
     c.tls_verify = true;
@@ -256,6 +275,9 @@ const std::vector<Setting>& Settings() {
          c.allowed_origins = SplitList(v);
          return Status::Ok();
        }},
+      {"CHAT_PUBLIC_URL", "--public-url",
+       "the server's URL as browsers reach it, for the widget embed snippet (default: from the Host header)",
+       ApplyPublicUrl},
       {"CHAT_METRICS_TOKEN", "--metrics-token", "bearer token required by GET /metrics (default: none, open)",
        [](ServerConfig& c, const std::string& v) {
          c.metrics_token = v;
@@ -299,6 +321,25 @@ const std::vector<Setting>& Settings() {
          c.secrets_key_file = v;
          return Status::Ok();
        }},
+      {"CHAT_LLM_BASE_URL", "--llm-base-url",
+       "OpenAI-compatible endpoint the bot phrases answers with, e.g. https://api.openai.com/v1 (default: none, "
+       "the bot answers with the knowledge-base entry)",
+       [](ServerConfig& c, const std::string& v) {
+         const bool http = v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0;
+         if (!http || v.size() > 2048 || v.find_first_of(" \t\r\n") != std::string::npos) {
+           return Bad("llm-base-url", "expected an http:// or https:// URL");
+         }
+         c.llm_base_url = v;
+         return Status::Ok();
+       }},
+      {"CHAT_LLM_MODEL", "--llm-model", "model name for CHAT_LLM_BASE_URL, e.g. gpt-4o-mini",
+       [](ServerConfig& c, const std::string& v) {
+         if (v.empty() || v.size() > 200) return Bad("llm-model", "must be 1..200 characters");
+         c.llm_model = v;
+         return Status::Ok();
+       }},
+      {"CHAT_LLM_TIMEOUT_MS", "--llm-timeout-ms", "timeout of one model request in ms (default 20000)",
+       Number<int>("llm-timeout-ms", &ServerConfig::llm_timeout_ms, 100, 120000)},
       {"CHAT_OUTBOUND_ALLOW_NETWORKS", "--outbound-allow-networks",
        "comma-separated CIDRs that webhook and email targets may reach although private (default: none)",
        ApplyNetworks},
@@ -336,7 +377,8 @@ std::string ConfigHelpText() {
   std::string text =
       "Usage: libchat-server [serve] [options]\n"
       "       libchat-server --help | --version\n\n"
-      "Every option may also be set with its environment variable; a flag wins over the variable.\n\n";
+      "Every option may also be set with its environment variable; a flag wins over the variable.\n"
+      "CHAT_LLM_API_KEY (environment only) is the bearer key sent to CHAT_LLM_BASE_URL.\n\n";
   for (const Setting& s : Settings()) {
     const std::string flag = std::string(s.flag) + " VALUE";
     text += "  " + flag + std::string(flag.size() < 28 ? 28 - flag.size() : 1, ' ') + s.help + "  [" + s.env + "]\n";
@@ -352,6 +394,8 @@ Result<ServerConfig> LoadConfig(const std::vector<std::string>& args,
       if (Status st = s.apply(config, value); !st.ok()) return InvalidArgumentError(std::string(s.env) + ": " + st.message());
     }
   }
+  // Environment only: a flag would show the key in the process list.
+  if (const char* key = env("CHAT_LLM_API_KEY"); key != nullptr) config.llm_api_key = key;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "-h" || arg == "--help") {
@@ -385,6 +429,9 @@ Result<ServerConfig> LoadConfig(const std::vector<std::string>& args,
   if (!config.secrets_key.empty() && !config.secrets_key_file.empty()) {
     return InvalidArgumentError("set CHAT_SECRETS_KEY (--secrets-key) or CHAT_SECRETS_KEY_FILE (--secrets-key-file), "
                                 "not both");
+  }
+  if (!config.llm_base_url.empty() && config.llm_model.empty()) {
+    return InvalidArgumentError("CHAT_LLM_BASE_URL (--llm-base-url) needs CHAT_LLM_MODEL (--llm-model)");
   }
   if (config.delivery_lease_ms <= config.webhook_timeout_ms) {
     return InvalidArgumentError("CHAT_DELIVERY_LEASE_MS (--delivery-lease-ms) must exceed CHAT_WEBHOOK_TIMEOUT_MS");

@@ -23,6 +23,10 @@ struct ServerConfig {
   std::string master_key;                 // CHAT_MASTER_KEY / --master-key; empty: no admin principal
   LogLevel log_level = LogLevel::kInfo;   // CHAT_LOG_LEVEL / --log-level error|warn|info|debug
   std::vector<std::string> allowed_origins;  // CHAT_ALLOWED_ORIGINS / --allowed-origins a,b ("*" = any)
+  // CHAT_PUBLIC_URL / --public-url: the server's base URL as browsers reach it ("https://chat.example.com", an
+  // http(s) URL without a trailing slash, query or fragment), used in the widget embed snippet. Empty: the URL
+  // is built from the request's Host header.
+  std::string public_url;
   std::string metrics_token;              // CHAT_METRICS_TOKEN / --metrics-token; empty: GET /metrics is open
   double rate_limit = 0;                  // CHAT_RATE_LIMIT / --rate-limit requests/s per app; 0 = off
   std::int64_t rate_burst = 0;            // CHAT_RATE_BURST / --rate-burst; 0 = max(1, ceil(rate_limit))
@@ -54,6 +58,15 @@ struct ServerConfig {
   // CHAT_OUTBOUND_ALLOW_NETWORKS / --outbound-allow-networks: CIDRs ("10.0.0.0/8,::1/128") that webhook and
   // email targets may resolve to although they are private or loopback. Default: none.
   std::vector<std::string> outbound_allow_networks;
+
+  // The bot's optional model (an OpenAI-compatible chat-completions endpoint), used instead of answering with
+  // the best knowledge-base entry verbatim. CHAT_LLM_BASE_URL / --llm-base-url ("https://api.openai.com/v1");
+  // empty: no model. CHAT_LLM_MODEL / --llm-model is then required. The key is read from the environment only
+  // (CHAT_LLM_API_KEY), never from the command line, so it does not show in the process list.
+  std::string llm_base_url;
+  std::string llm_model;
+  std::string llm_api_key;
+  int llm_timeout_ms = 20000;  // CHAT_LLM_TIMEOUT_MS / --llm-timeout-ms
   int webhook_timeout_ms = 15000;  // CHAT_WEBHOOK_TIMEOUT_MS / --webhook-timeout-ms
   // CHAT_DELIVERY_RETRY_SCHEDULE / --delivery-retry-schedule: seconds before each attempt ("0,5,300"; fractions
   // allowed, ms precision). Empty: the library's default schedule.

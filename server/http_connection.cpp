@@ -161,16 +161,25 @@ void HttpConnection::Upgrade(http::Request request, std::string request_id) {
     response.headers.push_back({"Sec-WebSocket-Version", "13"});
     return Write(response, false);
   }
-  if (!OriginAllowed(context_.config.allowed_origins, request.FindHeader("Origin"))) {
-    return Write(ErrorResponse(403, "permission_denied", "origin not allowed", request_id), false);
-  }
+  // CHAT_ALLOWED_ORIGINS guards the team's connections (accounts, operators, app servers). A customer's
+  // session is made to be embedded: the widget runs on the app's own sites, whatever their origin, and it
+  // authenticates with a ticket or token, never a cookie, so its Origin is not checked (decided below, once
+  // the principal is known).
+  const bool origin_allowed = OriginAllowed(context_.config.allowed_origins, request.FindHeader("Origin"));
   asio::post(context_.workers, [self = shared_from_this(), request = std::move(request),
-                                request_id = std::move(request_id)]() mutable {
+                                request_id = std::move(request_id), origin_allowed]() mutable {
     // A browser's `?ticket=` (POST /v1/ws/ticket) stands for the principal it was issued to and is used up
     // here; a bad one is 401 even when other credentials are present.
     std::optional<std::string> ticket = request.QueryParam("ticket");
+    const auto origin_accepts = [origin_allowed](const Principal& p) {
+      return origin_allowed || p.type == PrincipalType::kCustomer;
+    };
     auto principal = std::make_shared<Result<Principal>>(
-        ticket ? self->context_.ws_tickets.Redeem(*ticket) : self->context_.chat.Authenticate(CredentialsFrom(request)));
+        ticket ? self->context_.ws_tickets.Redeem(*ticket, origin_accepts)
+               : self->context_.chat.Authenticate(CredentialsFrom(request)));
+    if (principal->ok() && !origin_accepts(**principal)) {
+      *principal = PermissionDeniedError("origin not allowed");
+    }
     // The upgrade is a request like any other and costs a token. Charging it here, off the strand, also caches
     // the app's limits, so that the session can charge each frame on its strand without reading the store.
     RateLimitDecision limit;
@@ -179,6 +188,7 @@ void HttpConnection::Upgrade(http::Request request, std::string request_id) {
       if (!principal->ok()) {
         return self->Write(ErrorResponse(principal->status(), request_id), false);
       }
+
       if (!limit.allowed) {
         self->context_.counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
         return self->Write(RateLimitedResponse(limit, "too many requests; retry in " +
@@ -188,7 +198,7 @@ void HttpConnection::Upgrade(http::Request request, std::string request_id) {
       const PrincipalType type = (*principal)->type;
       if (type == PrincipalType::kPublishable || type == PrincipalType::kAdmin) {
         return self->Write(
-            ErrorResponse(403, "permission_denied", "a session, account or secret-key principal is required", request_id),
+            ErrorResponse(403, "permission_denied", "a session, account, operator or secret-key principal is required", request_id),
             false);
       }
       if (self->context_.stopping.load()) {

@@ -360,6 +360,77 @@ Json ToJson(const DeliveryPolicy& policy) {
   return j;
 }
 
+Json ToJson(const Operator& op) {
+  Json j = Json::object();
+  j["id"] = op.id.str();
+  j["account_id"] = op.account_id.str();
+  j["name"] = op.name;
+  j["email"] = op.email;
+  j["status"] = OperatorStatusName(op.status);
+  Json apps = Json::array();
+  for (const AppId& app : op.app_ids) apps.push_back(app.str());
+  j["app_ids"] = std::move(apps);
+  j["created_at"] = FormatTimestamp(op.created_at);
+  j["updated_at"] = FormatTimestamp(op.updated_at);
+  return j;
+}
+
+Json ToJson(const AssignmentSettings& assignment) {
+  Json j = Json::object();
+  j["mode"] = AssignmentModeName(assignment.mode);
+  return j;
+}
+
+Json ToJson(const KnowledgeEntry& entry) {
+  Json j = Json::object();
+  j["id"] = entry.id.str();
+  j["app_id"] = entry.app_id.str();
+  j["type"] = KnowledgeTypeName(entry.type);
+  j["question"] = entry.question;
+  j["answer"] = entry.answer;
+  j["content"] = entry.content;
+  j["created_at"] = FormatTimestamp(entry.created_at);
+  j["updated_at"] = FormatTimestamp(entry.updated_at);
+  return j;
+}
+
+Json ToJson(const KnowledgeHit& hit) {
+  Json j = Json::object();
+  j["entry"] = ToJson(hit.entry);
+  j["rank"] = hit.rank;
+  j["score"] = hit.score;
+  j["snippet"] = hit.snippet;
+  return j;
+}
+
+Json ToJson(const BotSettings& bot) {
+  Json j = Json::object();
+  j["enabled"] = bot.enabled;
+  j["min_score"] = bot.min_score;
+  j["name"] = bot.name;
+  return j;
+}
+
+Json ToJson(const WidgetSettings& widget) {
+  Json prechat = Json::array();
+  for (const PrechatQuestion& question : widget.prechat) {
+    Json q = Json::object();
+    q["id"] = question.id;
+    q["label"] = question.label;
+    q["type"] = question.type;
+    q["required"] = question.required;
+    prechat.push_back(std::move(q));
+  }
+  Json j = Json::object();
+  j["color"] = widget.color;
+  j["position"] = widget.position;
+  j["title"] = widget.title;
+  j["welcome_text"] = widget.welcome_text;
+  j["logo_url"] = widget.logo_url;
+  j["prechat"] = std::move(prechat);
+  return j;
+}
+
 Json ToJson(const Principal& principal) {
   Json j = Json::object();
   j["type"] = PrincipalTypeName(principal.type);

@@ -11,7 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "libchat/chat.h"
 #include "libchat/delivery.h"
+#include "libchat/knowledge.h"
 #include "libchat/providers/bus.h"
 #include "libchat/types.h"
 
@@ -55,6 +57,18 @@ nlohmann::json ToJson(const Delivery& delivery);
 nlohmann::json ToJson(const Notification& notification);
 // {channels, offline_after_s, email_fallback_after_s}
 nlohmann::json ToJson(const DeliveryPolicy& policy);
+// {id, account_id, name, email, status:"active"|"inactive"|"deleted", app_ids, created_at, updated_at}
+nlohmann::json ToJson(const Operator& op);
+// {mode:"manual"|"round_robin"}
+nlohmann::json ToJson(const AssignmentSettings& assignment);
+// {id, app_id, type:"text"|"qa", question, answer, content, created_at, updated_at}; absent texts are "".
+nlohmann::json ToJson(const KnowledgeEntry& entry);
+// {entry, rank, score, snippet}; the snippet is already HTML-escaped with <mark>…</mark> around the matches.
+nlohmann::json ToJson(const KnowledgeHit& hit);
+// {enabled, min_score, name}
+nlohmann::json ToJson(const BotSettings& bot);
+// {color, position, title, welcome_text, logo_url, prechat:[{id, label, type, required}]}
+nlohmann::json ToJson(const WidgetSettings& widget);
 
 // The WebSocket frame text of an event: {"type":"message.created","data":{…}}. data is the message for
 // message.*, the conversation for conversation.*, the receipt for receipt and the typing state for typing

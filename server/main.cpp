@@ -53,6 +53,23 @@ int main(int argc, char** argv) {
       options.delivery.retry_schedule.push_back(std::chrono::milliseconds(ms));
     }
   }
+  if (!config->llm_base_url.empty()) {
+    // The model endpoint is the operator's own configuration, so it may be private (a model served next door);
+    // tenants' webhook targets keep the outbound address policy.
+    auto http = NewCurlHttpClient({config->outbound_allow_networks, 1 << 20, config->tls_verify});
+    OpenAiResponderOptions llm;
+    llm.base_url = config->llm_base_url;
+    llm.model = config->llm_model;
+    llm.api_key = config->llm_api_key;
+    llm.timeout = std::chrono::milliseconds(config->llm_timeout_ms);
+    Result<std::shared_ptr<Responder>> responder =
+        http.ok() ? NewOpenAiResponder(std::move(llm), *http) : Result<std::shared_ptr<Responder>>(http.status());
+    if (!responder.ok()) {
+      log.Error("cannot set up the bot's model: " + responder.status().ToString());
+      return 1;
+    }
+    options.responder = *responder;
+  }
   auto chat = Chat::Open(std::move(options));
   if (!chat.ok()) {
     log.Error("cannot open the store " + config->database_path + ": " + chat.status().ToString());

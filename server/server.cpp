@@ -68,6 +68,10 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     ApiOptions options;
     options.version = LIBCHAT_VERSION;
     options.allowed_origins = cfg.allowed_origins;
+    options.public_url = cfg.public_url;
+    const bool ipv6 = cfg.listen_host.find(':') != std::string::npos;
+    options.listen_address = (ipv6 ? "[" + cfg.listen_host + "]" : cfg.listen_host) + ":" +
+                             std::to_string(cfg.listen_port);
     options.openapi_json = std::string(OpenApiDocument());
     options.ws_tickets = ws_tickets;  // issued by the Api, redeemed by the upgrade
     // GET /metrics reads the counters and the store; the Api (a member) never outlives them.

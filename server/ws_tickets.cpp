@@ -77,7 +77,7 @@ Result<WsTicket> WsTicketStore::Issue(const Principal& principal) {
   return ticket;
 }
 
-Result<Principal> WsTicketStore::Redeem(std::string_view ticket) {
+Result<Principal> WsTicketStore::Redeem(std::string_view ticket, const std::function<bool(const Principal&)>& accept) {
   if (ticket.size() != kTicketLength || ticket.substr(0, kPrefix.size()) != kPrefix) {
     return UnauthenticatedError("unknown, used or expired ticket");
   }
@@ -87,6 +87,7 @@ Result<Principal> WsTicketStore::Redeem(std::string_view ticket) {
   auto found = by_hash_.find(hash);
   if (hash.empty() || found == by_hash_.end()) return UnauthenticatedError("unknown, used or expired ticket");
   Principal principal = found->second->principal;
+  if (accept && !accept(principal)) return PermissionDeniedError("origin not allowed");
   Erase(found->second);
   return principal;
 }

@@ -53,8 +53,9 @@ class WsTicketStore {
   // A new ticket for `principal`. kResourceExhausted when too many are outstanding.
   Result<WsTicket> Issue(const Principal& principal);
   // The principal the ticket was issued to; the ticket is consumed. kUnauthenticated for an unknown,
-  // already used or expired ticket (all three look the same to the caller).
-  Result<Principal> Redeem(std::string_view ticket);
+  // already used or expired ticket (all three look the same to the caller). With `accept`, a ticket whose
+  // principal it refuses is left unused and kPermissionDenied ("origin not allowed") is returned.
+  Result<Principal> Redeem(std::string_view ticket, const std::function<bool(const Principal&)>& accept = nullptr);
   // Tickets issued, not yet redeemed and not yet purged.
   std::size_t outstanding() const;
 

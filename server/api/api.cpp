@@ -261,6 +261,10 @@ Api::Api(Chat& chat, ApiOptions options)
   api::AddConversationRoutes(*routes_);
   api::AddMemberRoutes(*routes_);
   api::AddDeliveryRoutes(*routes_);
+  api::AddOperatorRoutes(*routes_);
+  api::AddKnowledgeRoutes(*routes_);
+  api::AddWidgetRoutes(*routes_);
+  api::AddStaticRoutes(*routes_);
 }
 
 Api::~Api() = default;
@@ -273,10 +277,25 @@ bool Api::OriginAllowed(std::string_view origin) const {
   return false;
 }
 
+namespace {
+
+// The routes a widget on any site calls (/v1/sdk/*, /v1/public/*, /v1/ws/ticket) answer every Origin: they
+// authenticate by headers (keys, bearer tokens), never by cookies, so another site's page learns nothing it
+// could not fetch without a browser. The others keep CHAT_ALLOWED_ORIGINS.
+bool IsOpenCorsPath(std::string_view path) {
+  return path.rfind("/v1/sdk/", 0) == 0 || path.rfind("/v1/public/", 0) == 0 || path == "/v1/ws/ticket";
+}
+
+}  // namespace
+
 void Api::AddCorsHeaders(const http::Request& request, http::Response& response) const {
-  if (options_.allowed_origins.empty()) return;
   const std::string* origin = request.FindHeader("Origin");
-  if (origin == nullptr || !OriginAllowed(*origin)) return;
+  if (origin == nullptr || origin->empty()) return;
+  if (!IsOpenCorsPath(request.path) && !OriginAllowed(*origin)) return;
+  for (const http::Header& header : response.headers) {
+    // The handler chose already (GET /widget.js: "*").
+    if (http::EqualsIgnoreCase(header.name, "Access-Control-Allow-Origin")) return;
+  }
   response.headers.push_back({"Access-Control-Allow-Origin", *origin});
   response.headers.push_back({"Vary", "Origin"});
   response.headers.push_back(
@@ -290,7 +309,7 @@ http::Response Api::Dispatch(const http::Request& request, const std::string& re
     // A CORS preflight: answered for any path, without authentication (browsers send none).
     http::Response response = api::NoContent();
     const std::string* origin = request.FindHeader("Origin");
-    if (origin != nullptr && OriginAllowed(*origin)) {
+    if (origin != nullptr && !origin->empty() && (IsOpenCorsPath(request.path) || OriginAllowed(*origin))) {
       response.headers.push_back({"Access-Control-Allow-Methods", api::kCorsAllowMethods});
       response.headers.push_back({"Access-Control-Allow-Headers", api::kCorsAllowHeaders});
       response.headers.push_back({"Access-Control-Max-Age", "600"});

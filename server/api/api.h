@@ -22,8 +22,14 @@ class WsTicketStore;
 
 struct ApiOptions {
   std::string version;                       // reported by /health
-  std::vector<std::string> allowed_origins;  // CORS; empty = no CORS headers at all; "*" = any origin
+  // CORS; empty = none; "*" = any origin. /v1/sdk/*, /v1/public/* and /v1/ws/ticket (what an embedded widget
+  // calls) answer every Origin regardless.
+  std::vector<std::string> allowed_origins;
   std::string openapi_json;                  // served verbatim at GET /openapi.json (empty -> 404)
+  // The base URL of GET /v1/apps/{app_id}/widget/embed's snippet (CHAT_PUBLIC_URL, validated by the config).
+  // Empty: "http://" + the request's Host header, or + listen_address when the Host is missing or malformed.
+  std::string public_url;
+  std::string listen_address;  // "host:port" ("[::1]:8080") the server listens on
   // POST /v1/ws/ticket issues into this store; the transport redeems from the same one on
   // `GET /v1/ws?ticket=`. Null: the Api makes its own (tickets nobody redeems, for hosts without WebSockets).
   std::shared_ptr<WsTicketStore> ws_tickets;

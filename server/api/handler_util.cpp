@@ -61,9 +61,7 @@ int NestingDepth(std::string_view text) {
   return max_depth;
 }
 
-}  // namespace
-
-Result<Json> ParseBodyObject(const http::Request& request) {
+Result<Json> ParseBody(const http::Request& request, bool array_allowed) {
   const std::string& body = request.body;
   const bool blank = std::all_of(body.begin(), body.end(),
                                  [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; });
@@ -76,8 +74,19 @@ Result<Json> ParseBodyObject(const http::Request& request) {
   // back as a discarded value instead of an exception.
   Json parsed = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return InvalidArgumentError("request body is not valid JSON");
-  if (!parsed.is_object()) return InvalidArgumentError("request body must be a JSON object");
+  if (!parsed.is_object() && !(array_allowed && parsed.is_array())) {
+    return InvalidArgumentError(array_allowed ? "request body must be a JSON object or array"
+                                              : "request body must be a JSON object");
+  }
   return parsed;
+}
+
+}  // namespace
+
+Result<Json> ParseBodyObject(const http::Request& request) { return ParseBody(request, /*array_allowed=*/false); }
+
+Result<Json> ParseBodyObjectOrArray(const http::Request& request) {
+  return ParseBody(request, /*array_allowed=*/true);
 }
 
 const Json* FieldReader::Find(const char* field) const {

@@ -61,6 +61,10 @@ void AddSdkRoutes(Routes& routes);
 void AddConversationRoutes(Routes& routes);
 void AddMemberRoutes(Routes& routes);
 void AddDeliveryRoutes(Routes& routes);
+void AddOperatorRoutes(Routes& routes);
+void AddKnowledgeRoutes(Routes& routes);
+void AddWidgetRoutes(Routes& routes);
+void AddStaticRoutes(Routes& routes);  // GET /, /widget.js, /app/{file}
 
 // --- responses
 
@@ -77,6 +81,8 @@ inline constexpr int kMaxBodyNesting = 32;
 // The body as a JSON object. An empty (or all-whitespace) body is {}; malformed JSON (including invalid UTF-8
 // inside strings), nesting deeper than kMaxBodyNesting and any non-object value are kInvalidArgument.
 Result<Json> ParseBodyObject(const http::Request& request);
+// As ParseBodyObject, but a JSON array is accepted as well (for routes that take one item or a batch).
+Result<Json> ParseBodyObjectOrArray(const http::Request& request);
 
 // Reads the fields of one JSON object; the first problem is kept in status(). Absent fields, and null for
 // fields where null has no meaning of its own, read as "not given". Unknown fields are ignored.

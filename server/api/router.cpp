@@ -30,7 +30,11 @@ PathPattern::PathPattern(std::string_view pattern) : text_(pattern) {
   for (std::size_t i = 0; i < split.size; ++i) {
     std::string_view s = split.segments[i];
     const bool param = s.size() >= 2 && s.front() == '{' && s.back() == '}';
-    if (param) ++params;
+    if (param) {
+      ++params;
+    } else {
+      specificity_ |= std::uint32_t{1} << (kMaxPathSegments - 1 - i);
+    }
     segments_.push_back(Segment{param ? std::string() : std::string(s), param});
   }
   assert(params <= kMaxPathParams);

@@ -3,11 +3,14 @@
 // request path into string_views once and compares segment by segment: no regex, no allocation on a hit.
 //
 // Find distinguishes "no such path" (404) from "path exists, not with this method" (405 + Allow), which is
-// why routes are grouped by pattern. Patterns must not overlap: the first registered pattern that matches wins.
+// why routes are grouped by pattern. When several patterns match a path, the most specific one wins whatever
+// the registration order: at the leftmost segment where they differ, a literal beats a parameter (so
+// "/v1/apps/{app_id}/knowledge/search" is never taken for the entry "/v1/apps/{app_id}/knowledge/{id}").
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,6 +45,9 @@ class PathPattern {
 
   bool Match(const SplitPath& path, PathParams* params) const;
   const std::string& text() const { return text_; }
+  // Orders patterns of the same length: a bit per literal segment, the leftmost segment the highest bit.
+  // Two different patterns that match the same path never have the same value.
+  std::uint32_t specificity() const { return specificity_; }
 
  private:
   struct Segment {
@@ -50,6 +56,7 @@ class PathPattern {
   };
   std::string text_;
   std::vector<Segment> segments_;
+  std::uint32_t specificity_ = 0;
 };
 
 enum class RouteOutcome { kMatched, kMethodNotAllowed, kNotFound };
@@ -81,20 +88,25 @@ class Router {
     Match match;
     const SplitPath split = SplitPathSegments(path);
     if (!split.ok) return match;
+    const Resource* best = nullptr;
+    PathParams params;
     for (const Resource& resource : resources_) {
-      if (!resource.pattern.Match(split, &match.params)) continue;
-      match.allow = &resource.allow;
-      for (const auto& [name, handler] : resource.methods) {
-        if (name == method) {
-          match.outcome = RouteOutcome::kMatched;
-          match.handler = &handler;
-          return match;
-        }
+      if (!resource.pattern.Match(split, &params)) continue;
+      if (best == nullptr || resource.pattern.specificity() > best->pattern.specificity()) {
+        best = &resource;
+        match.params = params;
       }
-      match.outcome = RouteOutcome::kMethodNotAllowed;
-      return match;
     }
-    match.params = PathParams();
+    if (best == nullptr) return match;
+    match.allow = &best->allow;
+    for (const auto& [name, handler] : best->methods) {
+      if (name == method) {
+        match.outcome = RouteOutcome::kMatched;
+        match.handler = &handler;
+        return match;
+      }
+    }
+    match.outcome = RouteOutcome::kMethodNotAllowed;
     return match;
   }
 

@@ -26,6 +26,8 @@ http::Response GetConfig(RequestContext& ctx) {
   out["name"] = config->app_name;
   out["theme"] = EmbeddedJson(config->theme_json);
   out["prechat"] = EmbeddedJson(config->prechat_json, /*want_array=*/true);
+  out["widget"] = ToJson(config->widget);
+  out["bot"] = Json{{"enabled", config->bot_enabled}, {"name", config->bot_name}};
   return JsonResponse(200, out);
 }
 

@@ -364,7 +364,7 @@ TEST_CASE("ws limits: the server pings every heartbeat and closes a silent clien
   CHECK(silent_for < 5s);
 }
 
-TEST_CASE("ws limits: an Origin not in CHAT_ALLOWED_ORIGINS is refused with 403", "[integration]") {
+TEST_CASE("ws limits: an Origin not in CHAT_ALLOWED_ORIGINS is refused with 403, except for customer sessions", "[integration]") {
   ServerProcess server({"--allowed-origins", "https://app.example.com,https://admin.example.com"});
   INFO(server.error());
   REQUIRE(server.Start());
@@ -388,6 +388,16 @@ TEST_CASE("ws limits: an Origin not in CHAT_ALLOWED_ORIGINS is refused with 403"
   ExpectRefused(evil, server.port(), "/v1/ws?ticket=" + ticket, 403, {{"Origin", "https://evil.example.net"}});
   WsClient browser;
   ConnectOrFail(browser, server.port(), "/v1/ws?ticket=" + ticket, {{"Origin", "https://app.example.com"}});
+
+  // A customer's session is made to be embedded (the widget runs on the app's own sites, on any origin):
+  // its upgrade is accepted from any Origin, with a ticket or with its token.
+  const CustomerSession customer = StartConversation(http, tenant, "hello from a shop page");
+  const std::string customer_ticket = IssueTicket(http, ApiKey(tenant.publishable_key, customer.session_token));
+  WsClient widget;
+  ConnectOrFail(widget, server.port(), "/v1/ws?ticket=" + customer_ticket, {{"Origin", "https://shop.example.org"}});
+  WsClient widget_token;
+  ConnectOrFail(widget_token, server.port(), "/v1/ws?token=" + customer.session_token,
+                {{"Origin", "https://shop.example.org"}});
 }
 
 TEST_CASE("ws limits: ack moves delivered_seq forward and never back", "[integration]") {

@@ -528,7 +528,7 @@ TEST_CASE("api: conversations get, patch, filters, team messages", "[api]") {
     CHECK(BodyJson(cleared_empty)["assignee_id"].is_null());
 
     Response stranger = h.Send("PATCH", conv, Json{{"assignee_id", "acc_someoneelse"}}, auth);
-    CHECK(stranger.status == 400);
+    CHECK(stranger.status == 404);  // an account that is not on the app's team: "assignee not found"
 
     Response resolved = h.Send("PATCH", conv, Json{{"status", "resolved"}, {"metadata", {{"tier", "gold"}}}}, auth);
     REQUIRE(resolved.status == 200);
@@ -720,7 +720,8 @@ TEST_CASE("api: malformed bodies, wrong types, missing fields, invalid UTF-8", "
 TEST_CASE("api: unknown routes are 404, wrong methods 405 with Allow", "[api]") {
   ApiHarness h;
   auto owner = h.Register("owner@example.com");
-  for (const char* target : {"/", "/v1", "/v1/", "/v2/apps", "/v1/nope", "/v1/apps/", "/v1/apps/x/y/z/w/v/u/t/s/r",
+  // ("/" is the dashboard: tests/unit/static_assets_test.cpp.)
+  for (const char* target : {"/v1", "/v1/", "/v2/apps", "/v1/nope", "/v1/apps/", "/v1/apps/x/y/z/w/v/u/t/s/r",
                              "/health/", "//health", "/v1/conversations//messages", "/V1/apps"}) {
     INFO(target);
     Response response = h.Get(target, {Bearer(owner.token)});
@@ -929,8 +930,9 @@ TEST_CASE("api: CORS preflight and response headers", "[api]") {
   CHECK(ResponseHeader(preflight, "Access-Control-Allow-Headers")->find("X-API-Key") != std::string::npos);
   CHECK(ResponseHeader(preflight, "Access-Control-Max-Age") != nullptr);
 
-  Response foreign = h.Get("/v1/sdk/messages", {{"Origin", "https://evil.example"},
-                                                {"Access-Control-Request-Method", "POST"}},
+  // (The SDK routes answer any origin: tests/unit/widget_api_test.cpp. The team's routes do not.)
+  Response foreign = h.Get("/v1/apps", {{"Origin", "https://evil.example"},
+                                        {"Access-Control-Request-Method", "POST"}},
                            "OPTIONS");
   CHECK(foreign.status == 204);
   CHECK(ResponseHeader(foreign, "Access-Control-Allow-Origin") == nullptr);

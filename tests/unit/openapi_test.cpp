@@ -140,6 +140,10 @@ std::set<RouteKey> RegisteredRoutes() {
   server::api::AddConversationRoutes(routes);
   server::api::AddMemberRoutes(routes);
   server::api::AddDeliveryRoutes(routes);
+  server::api::AddOperatorRoutes(routes);
+  server::api::AddKnowledgeRoutes(routes);
+  server::api::AddWidgetRoutes(routes);
+  server::api::AddStaticRoutes(routes);
   std::set<RouteKey> out;
   for (const auto& [method, pattern] : routes.router.RouteTable()) out.emplace(method, NormalizePath(pattern));
   return out;
@@ -529,12 +533,13 @@ class LiveChecker {
     REQUIRE(documented != nullptr);
     documented = Deref(doc_, documented);
     REQUIRE(documented != nullptr);
-    if (documented->contains("content") && documented->at("content").contains("text/plain")) {
-      // GET /metrics: the documented media type, and a body of the documented (string) schema.
+    if (documented->contains("content") && !documented->at("content").contains("application/json")) {
+      // GET /metrics (text/plain), the dashboard and the widget script (text/html, text/javascript): the
+      // documented media type, and a body of the documented (string) schema.
+      const auto media = documented->at("content").begin();
       const std::string* type = ResponseHeader(response, "Content-Type");
-      CHECK((type != nullptr && type->rfind("text/plain", 0) == 0));
-      const std::vector<std::string> errors =
-          validator_.Validate(documented->at("content").at("text/plain").at("schema"), Json(response.body));
+      CHECK((type != nullptr && type->rfind(media.key(), 0) == 0));
+      const std::vector<std::string> errors = validator_.Validate(media.value().at("schema"), Json(response.body));
       INFO(Join(errors));
       CHECK(errors.empty());
     } else if (documented->contains("content")) {
@@ -717,10 +722,10 @@ TEST_CASE("openapi: references, security, operation ids, parameters and success 
         REQUIRE(response != nullptr);
         CHECK(response->contains("description"));
         if (response->contains("content")) {
-          // JSON everywhere but GET /metrics (Prometheus text).
+          // JSON everywhere but GET /metrics (Prometheus text) and the static files (HTML, JavaScript).
           const Json& content = response->at("content");
           const Json& media = content.contains("application/json") ? content.at("application/json")
-                                                                    : content.at("text/plain");
+                                                                    : content.begin().value();
           CHECK(media.contains("schema"));
           CHECK((media.contains("example") || (media.contains("examples") && !media["examples"].empty())));
         }
@@ -1055,6 +1060,84 @@ TEST_CASE("openapi: real API responses match the documented schemas", "[openapi]
         200);
   CHECK(call("DELETE", provider, Json(), {owner}).status == 204);
   CHECK(call("DELETE", hook_path, Json(), {owner}).status == 204);
+
+  // The widget: settings, the embed snippet, the public configuration; the dashboard and widget files
+  const std::string widget = "/v1/apps/" + app + "/widget";
+  CHECK(call("GET", widget, Json(), {owner}).status == 200);
+  CHECK(call("PUT", widget,
+             Json{{"color", "#10b981"}, {"position", "left"}, {"title", "Talk to Acme"},
+                  {"prechat", Json::array({Json{{"id", "email"}, {"label", "Your email"}, {"type", "email"},
+                                                {"required", true}}})}},
+             {owner}).status == 200);
+  CHECK(call("PUT", widget, Json{{"color", "blue"}}, {owner}).status == 400);
+  CHECK(call("GET", widget, Json(), {publishable}).status == 404);
+  CHECK(call("GET", widget + "/embed", Json(), {owner, Header{"Host", "chat.acme.example"}}).status == 200);
+  CHECK(call("GET", "/v1/public/widget/" + publishable.value).status == 200);
+  CHECK(call("GET", "/v1/public/widget/pk_nothere").status == 404);
+  CHECK(call("GET", "/v1/sdk/config", Json(), {publishable}).status == 200);
+  Response dashboard = call("GET", "/");
+  CHECK(dashboard.status == 200);
+  const std::string* dashboard_etag = ResponseHeader(dashboard, "ETag");
+  REQUIRE(dashboard_etag != nullptr);
+  CHECK(call("GET", "/", Json(), {Header{"If-None-Match", *dashboard_etag}}).status == 304);
+  CHECK(call("GET", "/widget.js").status == 200);
+  CHECK(call("GET", "/app/dashboard.js").status == 200);
+  CHECK(call("GET", "/app/nothere.js").status == 404);
+
+  // Operators, their tokens and the assignment mode
+  auto in_hours = [&](int hours) { return FormatTimestamp(h.clock->Now() + std::chrono::hours(hours)); };
+  Response grace = call("POST", "/v1/operators",
+                        Json{{"name", "Grace Hopper"}, {"email", "grace@acme.example"}, {"app_ids", {app}}}, {owner});
+  REQUIRE(grace.status == 201);
+  const std::string op_path = "/v1/operators/" + json_of(grace)["id"].get<std::string>();
+  CHECK(call("POST", "/v1/operators", Json::array({Json{{"name", "Alan Turing"}, {"app_ids", {app}}}}), {owner})
+            .status == 201);
+  CHECK(call("POST", "/v1/operators", Json{{"name", 5}}, {owner}).status == 400);
+  CHECK(call("GET", "/v1/operators?app_id=" + app + "&status=active&limit=10", Json(), {owner}).status == 200);
+  CHECK(call("GET", "/v1/operators?status=paused", Json(), {owner}).status == 400);
+  CHECK(call("GET", op_path, Json(), {owner}).status == 200);
+  CHECK(call("GET", "/v1/operators/op_nothere", Json(), {owner}).status == 404);
+  CHECK(call("PATCH", op_path, Json{{"name", "Grace B. Hopper"}, {"app_ids", {app}}}, {owner}).status == 200);
+  CHECK(call("PATCH", op_path, Json{{"status", "paused"}}, {owner}).status == 400);
+  Response minted = call("POST", op_path + "/tokens", Json{{"expires_at", in_hours(8)}}, {owner});
+  REQUIRE(minted.status == 201);
+  const Header operator_token = Bearer(json_of(minted)["token"].get<std::string>());
+  CHECK(call("POST", op_path + "/tokens", Json{{"expires_at", in_hours(48)}}, {owner}).status == 400);
+  CHECK(call("POST", "/v1/tokens/validate", Json{{"token", json_of(minted)["token"]}}).status == 200);
+  CHECK(call("POST", "/v1/tokens/validate", Json{{"token", token}}).status == 200);
+  CHECK(call("POST", "/v1/tokens/validate", Json{{"token", "garbage"}}).status == 200);
+  CHECK(call("POST", "/v1/tokens/validate", Json::object()).status == 400);
+  CHECK(call("GET", "/v1/apps", Json(), {operator_token}).status == 200);
+  CHECK(call("POST", conv + "/messages", Json{{"text", "Grace here, on it."}}, {operator_token}).status == 201);
+  const std::string assignment = apps + "/assignment";
+  CHECK(call("GET", assignment, Json(), {owner}).status == 200);
+  CHECK(call("PUT", assignment, Json{{"mode", "round_robin"}}, {owner}).status == 200);
+  CHECK(call("PUT", assignment, Json{{"mode", "random"}}, {owner}).status == 400);
+  CHECK(call("PUT", assignment, Json{{"mode", "manual"}}, {owner}).status == 200);
+
+  // Knowledge base and bot
+  Response kb = call("POST", apps + "/knowledge",
+                     Json{{"type", "qa"}, {"question", "How do I reset my password?"},
+                          {"answer", "Open Settings, then Security, and choose Reset password."}},
+                     {owner});
+  REQUIRE(kb.status == 201);
+  const std::string kb_path = apps + "/knowledge/" + json_of(kb)["id"].get<std::string>();
+  CHECK(call("POST", apps + "/knowledge", Json{{"type", "faq"}, {"content", "x"}}, {owner}).status == 400);
+  CHECK(call("GET", apps + "/knowledge?limit=10", Json(), {operator_token}).status == 200);
+  CHECK(call("GET", kb_path, Json(), {owner}).status == 200);
+  CHECK(call("PUT", kb_path,
+             Json{{"type", "qa"}, {"question", "How do I reset my password?"},
+                  {"answer", "Settings > Security > Reset password."}},
+             {secret})
+            .status == 200);
+  CHECK(call("GET", apps + "/knowledge/search?q=reset+password&limit=5", Json(), {operator_token}).status == 200);
+  CHECK(call("GET", apps + "/knowledge/search?q=the", Json(), {owner}).status == 400);
+  CHECK(call("GET", apps + "/bot", Json(), {owner}).status == 200);
+  CHECK(call("PUT", apps + "/bot", Json{{"enabled", false}, {"min_score", 0.7}, {"name", "Acme Bot"}}, {owner})
+            .status == 200);
+  CHECK(call("PUT", apps + "/bot", Json{{"min_score", 1.5}}, {owner}).status == 400);
+  CHECK(call("DELETE", kb_path, Json(), {owner}).status == 204);
+  CHECK(call("GET", kb_path, Json(), {owner}).status == 404);
 
   // WebSocket tickets
   CHECK(call("POST", "/v1/ws/ticket", Json(), {owner}).status == 201);
