@@ -996,6 +996,34 @@ DELIVERY_TEST("without email in the policy or without a provider no fallback ema
 // ===========================================================================
 // message.offline
 
+DELIVERY_TEST("message.offline in a group goes to its members, not to the app's operators", "[offline]") {
+  FakeHttpServer receiver;
+  DeliveryHarness<TestType> h;
+  h.Hook(receiver.url("/offline"), {"message.offline"});
+  h.SetPolicy({DeliveryChannel::kWebSocket, DeliveryChannel::kWebhook}, seconds(60));
+  // An active operator of the app follows every conversation of it (it is in the events' audience)…
+  OperatorCreate agent;
+  agent.name = "Grace";
+  agent.app_ids = {h.app_id()};
+  const std::vector<Operator> operators = LIBCHAT_VALUE(h.chat().CreateOperators(h.owner().principal, {agent}));
+  // …but it is not in the group: the fallbacks are for the group's own people.
+  ConversationCreate group;
+  group.type = ConversationType::kGroup;
+  group.name = "Team";
+  group.members = {MemberInput{"", "alice", std::nullopt}, MemberInput{"", "bob", std::nullopt}};
+  const Principal alice = LIBCHAT_VALUE(h.chat().Authenticate(KeyCredentials(h.app().secret_key, "", "alice")));
+  const CreatedConversation created =
+      LIBCHAT_VALUE(h.chat().CreateConversation(h.app().server, h.app_id(), group));
+  LIBCHAT_REQUIRE_OK(h.chat().SendMessage(alice, created.conversation.id, TextMessage("lunch?")).status());
+
+  std::set<std::string> recipients;
+  for (const Delivery& d : h.DeliveriesOfKind("message.offline")) recipients.insert(d.recipient_id);
+  CHECK(recipients.count(operators[0].id.str()) == 0);
+  CHECK(recipients.count(alice.id) == 0);  // the sender
+  const Principal bob = LIBCHAT_VALUE(h.chat().Authenticate(KeyCredentials(h.app().secret_key, "", "bob")));
+  CHECK(recipients.count(bob.id) == 1);
+}
+
 DELIVERY_TEST("message.offline goes out once the recipient has been offline for offline_after", "[offline]") {
   FakeHttpServer receiver;
   DeliveryHarness<TestType> h;

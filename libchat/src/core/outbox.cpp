@@ -43,8 +43,11 @@ std::vector<std::string> Recipients(const Conversation& conversation, const Send
     }
     return recipients;
   }
+  // Operators are in the audience of every conversation of their apps so that their dashboards follow them;
+  // the fallbacks are for the people in the conversation, so the app's operators are left out here (an
+  // operator added to a group as a member is left out too: it follows the group from the dashboard).
   for (const std::string& id : audience) {
-    if (id != sender.id) recipients.push_back(id);
+    if (id != sender.id && !OperatorId::IsWellFormed(id)) recipients.push_back(id);
   }
   if (recipients.size() > kMaxFallbackRecipients) recipients.clear();
   return recipients;
