@@ -142,6 +142,19 @@ void Hub::ShutdownAll(int reconnect_after_ms) {
   for (const auto& session : all) session->Shutdown(reconnect_after_ms);
 }
 
+void Hub::Disconnect(const std::string& principal_id) {
+  std::vector<std::shared_ptr<WsSession>> sessions;
+  {
+    std::shared_lock lock(mutex_);
+    auto it = sessions_.find(principal_id);
+    if (it == sessions_.end()) return;
+    for (const auto& weak : it->second) {
+      if (auto s = weak.lock()) sessions.push_back(std::move(s));
+    }
+  }
+  for (const auto& session : sessions) session->Revoke();
+}
+
 void Hub::OnEvent(const std::shared_ptr<const Event>& event) {
   if (event->type == EventType::kMessageCreated) counters_.messages_appended.fetch_add(1, std::memory_order_relaxed);
   std::vector<std::shared_ptr<WsSession>> targets;

@@ -71,6 +71,8 @@ class Hub {
   void Remove(const WsSession* session);
   // Sends `shutdown` to every session and closes it; cancels presence grace timers; refuses later Adds.
   void ShutdownAll(int reconnect_after_ms);
+  // Closes every session of `principal_id` with 1008 (its credentials were revoked).
+  void Disconnect(const std::string& principal_id);
   std::size_t size() const;
 
  private:

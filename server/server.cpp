@@ -79,6 +79,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     options.render_metrics = [this] { return RenderServerMetrics(counters, chat.GetStoreMetrics(), LIBCHAT_VERSION); };
     options.rate_limited_count = &counters.rate_limited;
     options.delivery_queued = [this] { delivery_runner.Wake(); };
+    options.principal_revoked = [this](const std::string& principal_id) { hub.Disconnect(principal_id); };
     return options;
   }
 

@@ -576,6 +576,11 @@ void WsSession::Shutdown(int reconnect_after_ms) {
   });
 }
 
+void WsSession::Revoke() {
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this()] { self->Close(ws::close_code::kPolicyViolation, "credentials revoked"); });
+}
+
 void WsSession::Teardown() {
   if (torn_down_) return;
   torn_down_ = true;

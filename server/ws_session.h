@@ -48,6 +48,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void Deliver(const OutboundEvent& event);
   // Thread-safe: send `shutdown {reconnect_after_ms}` and close with 1001.
   void Shutdown(int reconnect_after_ms);
+  // Thread-safe: close with 1008 "credentials revoked" (the principal may no longer connect).
+  void Revoke();
 
   const Principal& principal() const { return principal_; }
 

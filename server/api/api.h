@@ -46,6 +46,9 @@ struct ApiOptions {
   // notification retried), so that a delivery worker can start at once instead of at its next poll. Must not
   // block; may be empty.
   std::function<void()> delivery_queued;
+  // Called after a principal's rights ended (an operator made inactive or deleted), so that the transport
+  // closes its live connections at once instead of leaving them open and silent. Must not block; may be empty.
+  std::function<void(const std::string& principal_id)> principal_revoked;
 };
 
 namespace api {

@@ -170,6 +170,8 @@ http::Response UpdateOperator(RequestContext& ctx) {
   if (!fields.ok()) return ctx.Fail(fields.status());
   auto op = ctx.chat.UpdateOperator(ctx.principal, *id, update);
   if (!op.ok()) return ctx.Fail(op.status());
+  // Its tokens already fail; its open WebSockets are closed too.
+  if (op->status != OperatorStatus::kActive && ctx.options.principal_revoked) ctx.options.principal_revoked(op->id.str());
   return JsonResponse(200, ToJson(*op));
 }
 

@@ -1,7 +1,7 @@
 // Operators on the WebSocket against the real server: the upgrade accepts an operator token in
 // X-Authorization-Key, Authorization: Bearer and ?token=; the operator gets the live feed of the apps it is
 // assigned to without subscribing (as accounts do), nothing of other apps, and nothing more once it is made
-// inactive (its token is refused from then on).
+// inactive: its open connections are closed with 1008 and its token is refused from then on.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -82,6 +82,13 @@ TEST_CASE("operator websocket: every token header works and the feed covers exac
       http.Request("PATCH", "/v1/operators/" + op, Json{{"status", "inactive"}}.dump(), Bearer(tenant.token));
   INFO(Describe(deactivated));
   REQUIRE(deactivated.status == 200);
+  // Its open connections are closed at once with 1008, not left open and silent.
+  for (WsClient* client : {&by_key, &by_bearer, &by_query}) {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!client->close_code() && std::chrono::steady_clock::now() < deadline) client->ReceiveText(200ms);
+    REQUIRE(client->close_code().has_value());
+    CHECK(*client->close_code() == 1008);
+  }
   HttpResult later = http.Request("POST", "/v1/sdk/messages",
                                   Json{{"text", "Still there?"}, {"conversation_id", customer.conversation_id}}.dump(),
                                   ApiKey(tenant.publishable_key, customer.session_token));
