@@ -28,16 +28,10 @@ Result<AssignmentSettings> Chat::GetAssignment(const Principal& principal, const
   Impl& impl = *impl_;
   LIBCHAT_ASSIGN_OR_RETURN(bool team, impl.IsAppTeam(principal, app));
   if (!team) return NotFoundError("app not found");
-  AssignmentSettings settings;
-  LIBCHAT_ASSIGN_OR_RETURN(std::optional<std::string> text, impl.store->GetAppSetting(app, kAssignmentSetting));
-  if (text) {
-    // Unreadable or unknown values read as the default: manual assignment never loses a conversation.
-    Json j = Json::parse(*text, nullptr, false);
-    if (j.is_object() && j.contains("mode") && j["mode"].is_string()) {
-      settings.mode = ParseAssignmentMode(j["mode"].get<std::string>()).value_or(AssignmentMode::kManual);
-    }
-  }
-  return settings;
+  // Parsed (unreadable or unknown values as manual, which never loses a conversation) and cached with the
+  // app's delivery configuration, which PickAssignee reads too.
+  LIBCHAT_ASSIGN_OR_RETURN(std::shared_ptr<const AppDeliveryConfig> config, impl.DeliveryConfigOf(app));
+  return config->assignment;
 }
 
 Result<AssignmentSettings> Chat::PutAssignment(const Principal& principal, const AppId& app,

@@ -133,31 +133,18 @@ Status Chat::Impl::RunBotReply(const Delivery& delivery) {
   if (conversation.status != ConversationStatus::kPending) {
     return finish(DeliveryStatus::kSkipped, "the conversation is no longer pending");
   }
-  LIBCHAT_ASSIGN_OR_RETURN(std::vector<std::string> audience, Audience(conversation));
-
   if (answer.answered) {
-    AppendRequest append;
-    Message& message = append.message;
-    message.id = MessageId(internal::NewId(MessageId::prefix()));
-    message.conversation_id = conversation.id;
-    message.app_id = conversation.app_id;
-    message.sender = Sender{SenderType::kBot, kBotSenderId};
-    message.text = answer.text;
-    message.metadata_json = BotMetadata(answer.sources);
-    message.client_msg_id = "bot:" + delivery.id.str();  // a second run of this delivery finds the first message
-    message.created_at = Now();
-    // The bot writes as the team (not as the customer) for the outbox's recipients (the customer).
+    SendRequest reply;
+    reply.text = answer.text;
+    reply.metadata_json = BotMetadata(answer.sources);
+    reply.client_msg_id = "bot:" + delivery.id.str();  // a second run of this delivery finds the first message
+    // With the team's rights (the outbox then addresses the customer), under the bot's own sender.
     Principal as_team;
     as_team.type = PrincipalType::kAppServer;
     as_team.id = conversation.app_id.str();
     as_team.app_id = conversation.app_id;
-    append.outbox = MessageOutbox(config, as_team, conversation, audience, /*may_reopen=*/false);
-    auto on_commit = [this, &audience](const AppendResult& appended) {
-      Event created = ConversationEvent(EventType::kMessageCreated, appended.conversation, audience);
-      created.message = appended.message;
-      Publish(std::move(created));
-    };
-    auto appended = store->AppendMessage(append, on_commit);
+    const Sender bot{SenderType::kBot, kBotSenderId};
+    auto appended = AppendAndPublish(as_team, conversation, reply, &bot);
     if (!appended.ok()) {
       if (appended.status().code() == StatusCode::kNotFound) {
         return finish(DeliveryStatus::kSkipped, "the conversation no longer exists");

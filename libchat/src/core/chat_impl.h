@@ -123,9 +123,11 @@ struct Chat::Impl {
   // The customer an SDK call acts for: the session's, or a new one for a publishable key.
   Result<Customer> SdkCustomer(const Principal& principal, const CustomerInput& input);
   Status ValidateSendRequest(const SendRequest& request) const;
-  // Validates, appends durably and publishes message events from the commit hook.
+  // Validates, appends durably and publishes message events from the commit hook. The message is
+  // written as SenderOf(principal), or as `as_sender` when given (the bot writes with the team's
+  // rights under a sender of its own).
   Result<SendResult> AppendAndPublish(const Principal& principal, const Conversation& conversation,
-                                      const SendRequest& request);
+                                      const SendRequest& request, const Sender* as_sender = nullptr);
   // conversation.updated to the conversation's audience (viewer-relative fields zeroed).
   Status PublishConversationUpdated(const Conversation& conversation);
 

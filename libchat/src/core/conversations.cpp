@@ -150,7 +150,7 @@ Result<SendResult> Chat::SdkSendMessage(const Principal& principal, const SdkSen
 }
 
 Result<SendResult> Chat::Impl::AppendAndPublish(const Principal& principal, const Conversation& conversation,
-                                                const SendRequest& request) {
+                                                const SendRequest& request, const Sender* as_sender) {
   Impl& impl = *this;
   LIBCHAT_RETURN_IF_ERROR(impl.ValidateSendRequest(request));
   if (conversation.type == ConversationType::kChannel && principal.type == PrincipalType::kCustomer) {
@@ -166,7 +166,7 @@ Result<SendResult> Chat::Impl::AppendAndPublish(const Principal& principal, cons
   message.id = MessageId(internal::NewId(MessageId::prefix()));
   message.conversation_id = conversation.id;
   message.app_id = conversation.app_id;
-  message.sender = Chat::Impl::SenderOf(principal);
+  message.sender = as_sender != nullptr ? *as_sender : Chat::Impl::SenderOf(principal);
   message.text = request.text;
   LIBCHAT_ASSIGN_OR_RETURN(message.metadata_json, internal::NormalizeJsonObject("metadata", request.metadata_json,
                                                                               impl.options.max_metadata_bytes));
