@@ -1,4 +1,4 @@
-#include "server/config.h"
+#include "libchat/server/config.h"
 
 #include <arpa/inet.h>
 

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "libchat/chat.h"
-#include "server/logger.h"
+#include "libchat/server/logger.h"
 
 namespace libchat::server {
 

@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "libchat/chat.h"
-#include "server/logger.h"
+#include "libchat/server/logger.h"
 #include "server/server_context.h"
 
 namespace libchat::server {

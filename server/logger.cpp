@@ -1,4 +1,4 @@
-#include "server/logger.h"
+#include "libchat/server/logger.h"
 
 #include <chrono>
 #include <cstdio>

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "libchat/chat.h"
-#include "server/config.h"
-#include "server/logger.h"
-#include "server/server.h"
+#include "libchat/server/config.h"
+#include "libchat/server/logger.h"
+#include "libchat/server/server.h"
 
 int main(int argc, char** argv) {
   using namespace libchat;

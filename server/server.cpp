@@ -1,4 +1,4 @@
-#include "server/server.h"
+#include "libchat/server/server.h"
 
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>

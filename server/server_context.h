@@ -10,8 +10,8 @@
 
 #include "libchat/chat.h"
 #include "server/api/api.h"
-#include "server/config.h"
-#include "server/logger.h"
+#include "libchat/server/config.h"
+#include "libchat/server/logger.h"
 #include "server/metrics.h"
 
 namespace libchat::server {

@@ -14,9 +14,9 @@
 #include "api_test_util.h"
 #include "catch.h"
 #include "delivery_test_doubles.h"
-#include "server/config.h"
+#include "libchat/server/config.h"
 #include "server/delivery_runner.h"
-#include "server/logger.h"
+#include "libchat/server/logger.h"
 #include "unit/forwarding_store.h"
 
 namespace libchat::test {

@@ -9,7 +9,7 @@
 #include "api_test_util.h"
 #include "catch.h"
 #include "server/api/router.h"
-#include "server/config.h"
+#include "libchat/server/config.h"
 
 namespace libchat::test {
 namespace {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "catch.h"
-#include "server/config.h"
+#include "libchat/server/config.h"
 #include "unit/api_test_util.h"
 
 namespace libchat::test {

@@ -6,7 +6,7 @@
 
 #include "api_test_util.h"
 #include "catch.h"
-#include "server/config.h"
+#include "libchat/server/config.h"
 
 namespace libchat::test {
 namespace {

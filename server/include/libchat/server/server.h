@@ -15,8 +15,8 @@
 #include <memory>
 
 #include "libchat/chat.h"
-#include "server/config.h"
-#include "server/logger.h"
+#include "libchat/server/config.h"
+#include "libchat/server/logger.h"
 
 namespace libchat::server {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "server/config.h"
+#include "libchat/server/config.h"
 
 namespace libchat::server {
 
