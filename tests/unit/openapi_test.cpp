@@ -1,11 +1,15 @@
 // Keeps docs/openapi.json true to the server:
 //  - it parses, is OpenAPI 3.1, and is what the server compiles in and serves;
 //  - its (method, path) pairs are exactly the routes that exist (the API's route table plus the WebSocket
-//    upgrade), checked both against the Add*Routes registrations and against a running Api;
-//  - every $ref and security scheme name resolves; every operation has a unique operationId, a success response
-//    and declares its path parameters;
-//  - every example validates against its schema, and real responses of the API validate against the schemas
-//    documented for their status codes.
+//    upgrade), checked both against the Add*Routes registrations and against a running Api. Routes a host adds
+//    when it embeds the server (Server::AddRoute) are the host's: neither registered here nor documented;
+//  - every $ref and security scheme name resolves; every operation has a unique operationId and declares its
+//    path parameters;
+//  - every operation documents its request body (JSON: schema and example), its success responses (schema and
+//    example for JSON; a string schema for the text routes: metrics, dashboard, scripts) and its errors (the
+//    Error envelope), and every parameter has a schema and an example;
+//  - every example validates against its schema (ids shaped like the API's), and real exchanges with the API
+//    match the document: request bodies and query parameters it accepted, and responses for their status.
 // Schemas are checked by a small JSON Schema 2020-12 subset validator (below) rather than a new dependency. It
 // refuses keywords it does not implement, so the document cannot silently rely on one.
 #include <algorithm>
@@ -26,6 +30,7 @@
 #include "api_test_util.h"
 #include "catch.h"
 #include "delivery_test_doubles.h"
+#include "libchat/version.h"
 #include "server/api/handler_util.h"
 #include "server/api/router.h"
 #include "server/metrics.h"
@@ -236,10 +241,11 @@ void CollectRefs(const Json& node, const std::string& where,
 }
 
 // ---------------------------------------------------------------------------
-// A JSON Schema 2020-12 subset: $ref (local, with sibling keywords), type (a name or an array of names), enum,
-// const, properties, required, additionalProperties, items, anyOf, oneOf, allOf, minimum, maximum, minLength,
-// maxLength, pattern, format (date-time and email, loosely). Annotations are ignored; any other keyword is
-// reported as unsupported, so the document cannot depend on something this validator would skip.
+// A JSON Schema 2020-12 subset: $ref (local, with sibling keywords), type (a name or an array of names: how 3.1
+// says nullable), enum, const, properties, required, additionalProperties, items, minItems, maxItems, anyOf,
+// oneOf, allOf, minimum, maximum, minLength, maxLength, pattern, format (date-time, email and uri, loosely).
+// Annotations are ignored; any other keyword, and any other format, is reported as unsupported, so the document
+// cannot depend on something this validator would skip.
 //
 // Strict mode (used for examples and live responses): an object schema that lists properties but says nothing
 // about additionalProperties refuses undeclared members, so every field an example or a response carries has
@@ -254,14 +260,48 @@ class SchemaValidator {
     return errors;
   }
 
+  // Every keyword and format of `schema` and of the schemas nested in it (not following $ref: the targets are
+  // linted where they are defined) is one this validator implements; Validate only meets the parts a value
+  // reaches, so this makes sure no corner of the document relies on something unchecked.
+  std::vector<std::string> Lint(const Json& schema, const std::string& at) const {
+    std::vector<std::string> errors;
+    LintInto(schema, at, &errors);
+    return errors;
+  }
+
  private:
   static bool IsKnownKeyword(const std::string& key) {
     static const std::set<std::string> kKnown = {
-        "$ref", "type", "enum", "const", "properties", "required", "additionalProperties", "items", "anyOf",
-        "oneOf", "allOf", "minimum", "maximum", "minLength", "maxLength", "pattern", "format",
+        "$ref", "type", "enum", "const", "properties", "required", "additionalProperties", "items", "minItems",
+        "maxItems", "anyOf", "oneOf", "allOf", "minimum", "maximum", "minLength", "maxLength", "pattern", "format",
         // annotations
         "description", "title", "examples", "default", "deprecated", "readOnly", "writeOnly", "$comment"};
     return kKnown.count(key) != 0;
+  }
+
+  static bool IsKnownFormat(const Json& format) {
+    return format == "date-time" || format == "email" || format == "uri";
+  }
+
+  static void LintInto(const Json& schema, const std::string& at, std::vector<std::string>* errors) {
+    if (schema.is_boolean()) return;
+    if (!schema.is_object()) {
+      errors->push_back(at + ": a schema must be an object or a boolean");
+      return;
+    }
+    for (const auto& [key, value] : schema.items()) {
+      if (!IsKnownKeyword(key)) errors->push_back(at + ": unsupported schema keyword \"" + key + "\"");
+      if (key == "format" && !IsKnownFormat(value)) errors->push_back(at + ": unsupported format " + value.dump());
+      if (key == "items" || key == "additionalProperties") LintInto(value, at + "/" + key, errors);
+      if (key == "properties" && value.is_object()) {
+        for (const auto& [name, sub] : value.items()) LintInto(sub, at + "/properties/" + name, errors);
+      }
+      if ((key == "anyOf" || key == "oneOf" || key == "allOf") && value.is_array()) {
+        for (std::size_t i = 0; i < value.size(); ++i) {
+          LintInto(value[i], at + "/" + key + "/" + std::to_string(i), errors);
+        }
+      }
+    }
   }
 
   static bool HasType(const Json& value, const std::string& type) {
@@ -290,6 +330,12 @@ class SchemaValidator {
     static const std::regex kDateTime(
         R"(^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$)");
     return std::regex_match(s, kDateTime);
+  }
+
+  // An absolute URI (RFC 3986: a scheme, a colon, then no whitespace), as webhook URLs are.
+  static bool IsUri(const std::string& s) {
+    static const std::regex kUri(R"(^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$)");
+    return std::regex_match(s, kUri);
   }
 
   void Check(const Json& schema, const Json& value, const std::string& at, std::vector<std::string>* errors,
@@ -354,6 +400,12 @@ class SchemaValidator {
     }
     if (value.is_object()) CheckObject(schema, value, at, errors, depth);
     if (value.is_array()) {
+      if (const auto it = schema.find("minItems"); it != schema.end() && value.size() < it->get<std::size_t>()) {
+        errors->push_back(at + ": fewer than " + it->dump() + " items");
+      }
+      if (const auto it = schema.find("maxItems"); it != schema.end() && value.size() > it->get<std::size_t>()) {
+        errors->push_back(at + ": more than " + it->dump() + " items");
+      }
       if (const auto it = schema.find("items"); it != schema.end()) {
         for (std::size_t i = 0; i < value.size(); ++i) {
           Check(*it, value[i], at + "[" + std::to_string(i) + "]", errors, depth + 1);
@@ -406,10 +458,20 @@ class SchemaValidator {
       }
     }
     if (const auto it = schema.find("format"); it != schema.end()) {
-      const std::string format = it->get<std::string>();
-      if (format == "date-time" && !IsDateTime(s)) errors->push_back(at + ": \"" + s + "\" is not a date-time");
-      if (format == "email" && s.find('@') == std::string::npos) {
-        errors->push_back(at + ": \"" + s + "\" is not an email address");
+      const std::string format = it->is_string() ? it->get<std::string>() : it->dump();
+      if (format == "date-time") {
+        if (!IsDateTime(s)) errors->push_back(at + ": \"" + s + "\" is not a date-time");
+      } else if (format == "email") {
+        // A bare address (not the "Name <a@b.example>" form): one '@' with something on both sides, no space.
+        const std::size_t at_sign = s.find('@');
+        if (at_sign == 0 || at_sign == std::string::npos || at_sign + 1 == s.size() ||
+            s.find('@', at_sign + 1) != std::string::npos || s.find(' ') != std::string::npos) {
+          errors->push_back(at + ": \"" + s + "\" is not an email address");
+        }
+      } else if (format == "uri") {
+        if (!IsUri(s)) errors->push_back(at + ": \"" + s + "\" is not an absolute URI");
+      } else {
+        errors->push_back(at + ": unsupported format " + it->dump());
       }
     }
   }
@@ -496,10 +558,73 @@ void CollectExamples(const Json& doc, const Json& node, const std::string& where
 }
 
 // ---------------------------------------------------------------------------
+// Operations
+
+// application/json, or a structured +json type (application/problem+json): bodies that carry JSON examples.
+bool IsJsonMediaType(const std::string& type) {
+  const std::string bare = Lower(type.substr(0, type.find(';')));
+  return bare == "application/json" || (bare.size() > 5 && bare.compare(bare.size() - 5, 5, "+json") == 0);
+}
+
+// A media type, parameter or header with "example", or an "examples" map that is not empty.
+bool HasExample(const Json& node) {
+  if (node.contains("example")) return true;
+  const auto it = node.find("examples");
+  return it != node.end() && it->is_object() && !it->empty();
+}
+
+// The example values of a media type ("example", and each "examples" entry's "value").
+std::vector<const Json*> ExampleValues(const Json& doc, const Json& media) {
+  std::vector<const Json*> out;
+  if (const auto it = media.find("example"); it != media.end()) out.push_back(&*it);
+  if (const auto it = media.find("examples"); it != media.end() && it->is_object()) {
+    for (const auto& [name, raw] : it->items()) {
+      (void)name;
+      const Json* example = Deref(doc, &raw);
+      if (example != nullptr && example->contains("value")) out.push_back(&example->at("value"));
+    }
+  }
+  return out;
+}
+
+// Every "schema" of parameters, headers and media types under `node` (schemas' own subschemas are linted
+// through them; example values are data and are not walked).
+void CollectInlineSchemas(const Json& node, const std::string& where,
+                          std::vector<std::pair<std::string, const Json*>>* out) {
+  if (node.is_array()) {
+    for (std::size_t i = 0; i < node.size(); ++i) CollectInlineSchemas(node[i], where + "/" + std::to_string(i), out);
+    return;
+  }
+  if (!node.is_object()) return;
+  for (const auto& [key, value] : node.items()) {
+    if (key == "example" || key == "examples") continue;
+    if (key == "schema") {
+      out->emplace_back(where + "/schema", &value);
+    } else {
+      CollectInlineSchemas(value, where + "/" + key, out);
+    }
+  }
+}
+
+// Strings of an example value that look like an API id ("conv_…") but lack its shape.
+void CollectOddIds(const Json& value, std::vector<std::string>* out) {
+  static const std::regex kIdLike("^(acc|op|app|cus|conv|msg|wh|ntf|dlv|kb)_[0-9A-Za-z]*$");
+  static const std::regex kId("^[a-z]+_[0-9A-Za-z]{22}$");
+  if (value.is_string()) {
+    const std::string& s = value.get_ref<const std::string&>();
+    if (std::regex_match(s, kIdLike) && !std::regex_match(s, kId)) out->push_back(s);
+  } else if (value.is_structured()) {
+    for (const Json& member : value) CollectOddIds(member, out);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Live responses
 
-// Checks real responses against the document: the status must be documented for the operation, and the body
-// must validate (strictly) against the documented schema, or be empty when the response has no content.
+// Checks real exchanges against the document: the status must be documented for the operation, and the body
+// must validate (strictly) against the documented schema of that status and media type, or be empty when the
+// response has no content. On the request side, a body may only go to an operation that documents one, and a
+// request the API accepted (2xx) must have had a body and query parameters the document describes.
 class LiveChecker {
  public:
   explicit LiveChecker(const Json& doc) : doc_(doc), validator_(doc, /*strict=*/true) {}
@@ -524,6 +649,8 @@ class LiveChecker {
     }
     REQUIRE(operation != nullptr);
     const std::string id = operation->value("operationId", std::string());
+    const bool accepted = response.status >= 200 && response.status < 300;
+    CheckRequest(*operation, id, request, accepted);
     const std::string status = std::to_string(response.status);
     const Json& responses = operation->at("responses");
     const Json* documented = responses.contains(status) ? &responses.at(status)
@@ -534,12 +661,17 @@ class LiveChecker {
     documented = Deref(doc_, documented);
     REQUIRE(documented != nullptr);
     if (documented->contains("content") && !documented->at("content").contains("application/json")) {
-      // GET /metrics (text/plain), the dashboard and the widget script (text/html, text/javascript): the
-      // documented media type, and a body of the documented (string) schema.
-      const auto media = documented->at("content").begin();
+      // GET /metrics (text/plain), the dashboard, its files and the widget script (text/html, text/javascript,
+      // text/css): one of the documented media types, and a body of its (string) schema.
       const std::string* type = ResponseHeader(response, "Content-Type");
-      CHECK((type != nullptr && type->rfind(media.key(), 0) == 0));
-      const std::vector<std::string> errors = validator_.Validate(media.value().at("schema"), Json(response.body));
+      REQUIRE(type != nullptr);
+      const Json* media = nullptr;
+      for (const auto& [name, value] : documented->at("content").items()) {
+        if (type->rfind(name, 0) == 0) media = &value;
+      }
+      INFO("Content-Type " << *type << " is not documented for status " << status);
+      REQUIRE(media != nullptr);
+      const std::vector<std::string> errors = validator_.Validate(media->at("schema"), Json(response.body));
       INFO(Join(errors));
       CHECK(errors.empty());
     } else if (documented->contains("content")) {
@@ -558,6 +690,55 @@ class LiveChecker {
   const std::set<std::string>& exercised() const { return exercised_; }
 
  private:
+  void CheckRequest(const Json& operation, const std::string& id, const Request& request, bool accepted) {
+    const Json* body_doc = operation.contains("requestBody") ? Deref(doc_, &operation.at("requestBody")) : nullptr;
+    if (!request.body.empty()) {
+      INFO("operation " << id << " was sent a body, but the document says it takes none");
+      REQUIRE(body_doc != nullptr);
+      if (accepted) {
+        const Json body = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+        REQUIRE_FALSE(body.is_discarded());
+        const Json& schema = body_doc->at("content").at("application/json").at("schema");
+        const std::vector<std::string> errors = validator_.Validate(schema, body);
+        INFO("operation " << id << " accepted " << request.body.substr(0, 300)
+                          << "\nbut its documented request schema refuses it:" << Join(errors));
+        CHECK(errors.empty());
+      }
+    }
+    if (!accepted) return;
+    for (const auto& [name, value] : server::http::ParseQuery(request.query)) {
+      const Json* parameter = nullptr;
+      for (const Json& raw : operation.value("parameters", Json::array())) {
+        const Json* candidate = Deref(doc_, &raw);
+        if (candidate != nullptr && candidate->value("in", "") == "query" && candidate->value("name", "") == name) {
+          parameter = candidate;
+        }
+      }
+      INFO("operation " << id << " accepted the query parameter " << name << ", which it does not document");
+      CHECK(parameter != nullptr);
+      if (parameter == nullptr) continue;
+      const std::vector<std::string> errors =
+          validator_.Validate(parameter->at("schema"), QueryValue(*parameter, value));
+      INFO("?" << name << "=" << value << Join(errors));
+      CHECK(errors.empty());
+    }
+  }
+
+  // A query string value as the JSON value its schema describes: digits are an integer where the schema allows
+  // one, anything else a string.
+  Json QueryValue(const Json& parameter, const std::string& value) const {
+    const Json* schema = Deref(doc_, &parameter.at("schema"));
+    bool integer = false;
+    if (schema != nullptr && schema->contains("type")) {
+      const Json& type = schema->at("type");
+      integer = type == "integer" || (type.is_array() && std::find(type.begin(), type.end(), "integer") != type.end());
+    }
+    const bool digits = !value.empty() && value.size() <= 18 &&
+                        value.find_first_not_of("0123456789") == std::string::npos;
+    if (integer && digits) return Json(std::stoll(value));
+    return Json(value);
+  }
+
   const Json& doc_;
   SchemaValidator validator_;
   std::set<std::string> exercised_;
@@ -572,9 +753,7 @@ TEST_CASE("openapi: the document parses, is OpenAPI 3.1 and is what the server s
   REQUIRE(doc["openapi"].is_string());
   CHECK(doc["openapi"].get<std::string>().rfind("3.1.", 0) == 0);
   CHECK(doc["info"]["title"] == "libchat");
-#ifdef LIBCHAT_VERSION
   CHECK(doc["info"]["version"] == LIBCHAT_VERSION);
-#endif
   CHECK(doc["info"]["description"].is_string());
   REQUIRE(doc["servers"].is_array());
   CHECK(doc["servers"][0]["url"] == "http://127.0.0.1:8080");
@@ -644,7 +823,7 @@ TEST_CASE("openapi: documented routes are exactly the routes that exist", "[open
   }
 }
 
-TEST_CASE("openapi: references, security, operation ids, parameters and success responses", "[openapi]") {
+TEST_CASE("openapi: references, security, operation ids and path parameters", "[openapi]") {
   const Json doc = LoadDocument();
 
   std::vector<std::pair<std::string, std::string>> refs;
@@ -709,42 +888,149 @@ TEST_CASE("openapi: references, security, operation ids, parameters and success 
         CHECK(parameter->value("required", false));
       }
       CHECK(declared == template_params);
-
-      // A success response with a schema and an example whenever it has a body. The WebSocket upgrade
-      // succeeds with 101 instead.
-      const Json& responses = operation.at("responses");
-      int successes = 0;
-      for (const auto& [status, raw] : responses.items()) {
-        const bool success = (status.size() == 3 && status[0] == '2') || (status == "101" && path == "/v1/ws");
-        if (!success) continue;
-        ++successes;
-        const Json* response = Deref(doc, &raw);
-        REQUIRE(response != nullptr);
-        CHECK(response->contains("description"));
-        if (response->contains("content")) {
-          // JSON everywhere but GET /metrics (Prometheus text) and the static files (HTML, JavaScript).
-          const Json& content = response->at("content");
-          const Json& media = content.contains("application/json") ? content.at("application/json")
-                                                                    : content.begin().value();
-          CHECK(media.contains("schema"));
-          CHECK((media.contains("example") || (media.contains("examples") && !media["examples"].empty())));
-        }
-      }
-      CHECK(successes > 0);
-      // Errors use the shared envelope.
-      for (const auto& [status, raw] : responses.items()) {
-        if (status[0] != '4' && status[0] != '5') continue;
-        const Json* response = Deref(doc, &raw);
-        REQUIRE(response != nullptr);
-        INFO("status " << status);
-        REQUIRE(response->contains("content"));
-        const Json& schema = response->at("content").at("application/json").at("schema");
-        CHECK((schema.value("$ref", "") == "#/components/schemas/Error" ||
-               schema.value("$ref", "") == "#/components/schemas/Health"));
-      }
     }
   }
   CHECK(operations == static_cast<int>(DocumentedRoutes(doc).size()));
+}
+
+TEST_CASE("openapi: every operation documents its request and responses with schemas and examples", "[openapi]") {
+  const Json doc = LoadDocument();
+  const SchemaValidator validator(doc, /*strict=*/true);
+
+  // Every schema anywhere in the document uses only what the validator implements.
+  std::vector<std::string> unsupported;
+  for (const auto& [name, schema] : doc["components"]["schemas"].items()) {
+    for (std::string& e : validator.Lint(schema, "#/components/schemas/" + name)) unsupported.push_back(std::move(e));
+  }
+  std::vector<std::pair<std::string, const Json*>> inline_schemas;
+  CollectInlineSchemas(doc["paths"], "#/paths", &inline_schemas);
+  for (const char* group : {"parameters", "headers", "responses", "requestBodies"}) {
+    if (doc["components"].contains(group)) {
+      CollectInlineSchemas(doc["components"][group], std::string("#/components/") + group, &inline_schemas);
+    }
+  }
+  for (const auto& [where, schema] : inline_schemas) {
+    for (std::string& e : validator.Lint(*schema, where)) unsupported.push_back(std::move(e));
+  }
+  INFO("schema keywords or formats the validator does not implement:" << Join(unsupported));
+  CHECK(unsupported.empty());
+
+  int operations = 0;
+  int request_bodies = 0;
+  int non_json_media = 0;
+  for (const auto& [path, item] : doc["paths"].items()) {
+    for (const char* method : kHttpMethods) {
+      if (!item.contains(method)) continue;
+      ++operations;
+      const Json& operation = item[method];
+      const std::string where = Upper(method) + " " + path;
+      INFO(where);
+      CHECK(operation.value("summary", "") != "");
+      CHECK(operation.value("description", "") != "");
+
+      // Parameters: a schema and an example each.
+      for (const Json& raw : operation.value("parameters", Json::array())) {
+        const Json* parameter = Deref(doc, &raw);
+        REQUIRE(parameter != nullptr);
+        INFO("parameter " << parameter->value("in", "") << " " << parameter->value("name", ""));
+        CHECK(parameter->contains("schema"));
+        CHECK(HasExample(*parameter));
+      }
+
+      // The request: the API reads JSON bodies only; a documented body has a schema and an example.
+      const bool has_body = operation.contains("requestBody");
+      const std::string verb = Upper(method);
+      if (verb == "GET" || verb == "HEAD" || verb == "DELETE") CHECK_FALSE(has_body);
+      if (has_body) {
+        ++request_bodies;
+        const Json* body = Deref(doc, &operation.at("requestBody"));
+        REQUIRE(body != nullptr);
+        REQUIRE(body->contains("content"));
+        REQUIRE_FALSE(body->at("content").empty());
+        for (const auto& [type, media] : body->at("content").items()) {
+          INFO("request body " << type);
+          CHECK(IsJsonMediaType(type));
+          CHECK(media.contains("schema"));
+          CHECK(HasExample(media));
+        }
+      }
+
+      const Json& responses = operation.at("responses");
+      const bool anonymous = operation.at("security").empty() ||
+                             std::find(operation["security"].begin(), operation["security"].end(),
+                                       Json::object()) != operation["security"].end();
+      const bool has_path_params = path.find('{') != std::string::npos;
+      // The errors every such operation can meet: bad or oversized bodies, missing credentials, unknown ids.
+      if (has_body) CHECK((responses.contains("400") && responses.contains("413")));
+      if (!anonymous) CHECK(responses.contains("401"));
+      if (has_path_params) CHECK(responses.contains("404"));
+
+      int successes = 0;
+      int errors = 0;
+      for (const auto& [status, raw] : responses.items()) {
+        INFO("status " << status);
+        const Json* response = Deref(doc, &raw);
+        REQUIRE(response != nullptr);
+        CHECK(response->value("description", "") != "");
+        const Json headers = response->value("headers", Json::object());
+        for (const auto& [name, header] : headers.items()) {
+          const Json* resolved = Deref(doc, &header);
+          INFO("header " << name);
+          REQUIRE(resolved != nullptr);
+          CHECK(resolved->contains("schema"));
+        }
+        // 101 (the WebSocket upgrade), 204 and 304 have no body; every other success and every error has one.
+        const bool bodiless = status == "101" || status == "204" || status == "304";
+        const bool success = status == "101" || (status.size() == 3 && status[0] == '2');
+        const bool error = status.size() == 3 && (status[0] == '4' || status[0] == '5');
+        successes += success ? 1 : 0;
+        errors += error ? 1 : 0;
+        if (bodiless) {
+          CHECK_FALSE(response->contains("content"));
+          continue;
+        }
+        CHECK((success || error));
+        REQUIRE(response->contains("content"));
+        REQUIRE_FALSE(response->at("content").empty());
+        for (const auto& [type, media] : response->at("content").items()) {
+          INFO("media type " << type);
+          REQUIRE(media.contains("schema"));
+          if (IsJsonMediaType(type)) {
+            CHECK(HasExample(media));
+          } else {
+            // Prometheus text, HTML, scripts, style sheets: a string body, described by the operation; an
+            // example is optional there (and validated when given).
+            ++non_json_media;
+            CHECK(success);
+            const Json* schema = Deref(doc, &media.at("schema"));
+            REQUIRE(schema != nullptr);
+            CHECK(schema->value("type", "") == "string");
+          }
+        }
+        if (error) {
+          // The shared envelope: Error itself, or (GET /health's 503) a body whose `error` member is Error's.
+          const Json& content = response->at("content");
+          REQUIRE(content.contains("application/json"));
+          const Json& schema = content.at("application/json").at("schema");
+          const Json* resolved = Deref(doc, &schema);
+          REQUIRE(resolved != nullptr);
+          const Json::json_pointer error_member("/properties/error/$ref");
+          const bool envelope = schema.value("$ref", "") == "#/components/schemas/Error" ||
+                                (resolved->contains(error_member) &&
+                                 resolved->at(error_member) == "#/components/schemas/Error/properties/error");
+          CHECK(envelope);
+          for (const Json* value : ExampleValues(doc, content.at("application/json"))) {
+            CHECK(value->contains("error"));
+          }
+        }
+      }
+      CHECK(successes > 0);
+      CHECK(errors > 0);
+    }
+  }
+  CHECK(operations == static_cast<int>(DocumentedRoutes(doc).size()));
+  CHECK(request_bodies > 20);  // the rules above were applied to real bodies
+  CHECK(non_json_media >= 5);  // /metrics, /, /widget.js, /app/{file} (scripts and styles)
 }
 
 TEST_CASE("openapi: the schema validator accepts what it should and refuses what it should", "[openapi]") {
@@ -804,6 +1090,32 @@ TEST_CASE("openapi: the schema validator accepts what it should and refuses what
 
   CHECK_FALSE(strict.Validate(Json{{"$ref", "#/components/schemas/Nope"}}, Json(1)).empty());
   CHECK_FALSE(strict.Validate(Json{{"nullable", true}}, Json(1)).empty());  // unsupported keyword
+  CHECK_FALSE(strict.Validate(Json{{"type", "string"}, {"format", "hostname"}}, Json("a.example")).empty());
+  CHECK_FALSE(strict.Lint(Json{{"properties", {{"a", {{"type", "integer"}, {"exclusiveMinimum", 0}}}}}}, "#").empty());
+  CHECK_FALSE(strict.Lint(Json{{"items", {{"format", "uuid"}}}}, "#").empty());
+  CHECK(strict.Lint(doc["components"]["schemas"]["Message"], "#").empty());
+  const Json uri = {{"type", "string"}, {"format", "uri"}};
+  CHECK(strict.Validate(uri, Json("https://hooks.acme.example/libchat")).empty());
+  CHECK_FALSE(strict.Validate(uri, Json("hooks.acme.example/libchat")).empty());
+  const Json email = {{"type", "string"}, {"format", "email"}};
+  CHECK(strict.Validate(email, Json("grace@example.com")).empty());
+  CHECK_FALSE(strict.Validate(email, Json("Grace <grace@example.com>")).empty());
+  const Json few = {{"type", "array"}, {"minItems", 1}, {"maxItems", 2}};
+  CHECK_FALSE(strict.Validate(few, Json::array()).empty());
+  CHECK(strict.Validate(few, Json::array({1, 2})).empty());
+  CHECK_FALSE(strict.Validate(few, Json::array({1, 2, 3})).empty());
+
+  // A request body the server refuses is refused by its documented schema too.
+  const Json notification_ref = {{"$ref", "#/components/schemas/NotificationCreate"}};
+  Json notification = doc["components"]["schemas"]["NotificationCreate"]["examples"][0];
+  REQUIRE(strict.Validate(notification_ref, notification).empty());
+  notification["to"]["email"] = "grace@example.com";
+  CHECK_FALSE(strict.Validate(notification_ref, notification).empty());  // oneOf: two kinds of recipient
+  notification["to"] = Json{{"customer_ids", Json::array()}};
+  CHECK_FALSE(strict.Validate(notification_ref, notification).empty());  // minItems
+  const Json member_ref = {{"$ref", "#/components/schemas/MemberObjectInput"}};
+  CHECK(strict.Validate(member_ref, Json{{"external_id", "user-8"}}).empty());
+  CHECK_FALSE(strict.Validate(member_ref, Json{{"role", "admin"}}).empty());  // anyOf: names no member
   CHECK_FALSE(strict.Validate(Json{{"type", Json::array({"integer", "null"})}}, Json(1.5)).empty());
   CHECK(strict.Validate(Json{{"type", "integer"}}, Json(2.0)).empty());
 }
@@ -818,11 +1130,16 @@ TEST_CASE("openapi: every example validates against its schema", "[openapi]") {
   REQUIRE(examples.size() > 60);
 
   const SchemaValidator validator(doc, /*strict=*/true);
-  std::set<std::string> schemas_with_examples;
   for (const ExampleCase& example : examples) {
     const std::vector<std::string> errors = validator.Validate(*example.schema, *example.value);
     INFO(example.where << Join(errors));
     CHECK(errors.empty());
+    // Realistic ids: an id-looking string in an example has the shape the API generates (prefix + 22
+    // alphanumerics, libchat/src/util/crypto.h NewId), so examples can be pasted and compared with real output.
+    std::vector<std::string> odd_ids;
+    CollectOddIds(*example.value, &odd_ids);
+    INFO(example.where << ": ids not shaped like the API's:" << Join(odd_ids));
+    CHECK(odd_ids.empty());
   }
   // Every named schema shows what it looks like.
   for (const auto& [name, schema] : doc["components"]["schemas"].items()) {
@@ -968,10 +1285,9 @@ TEST_CASE("openapi: real API responses match the documented schemas", "[openapi]
   // dm, group, channel, members, edits
   Response customer_me = call("GET", "/v1/sdk/conversations/" + conversation, Json(), {customer});
   const std::string customer_id = json_of(customer_me)["customer_id"].get<std::string>();
+  const Json group_members = Json::array({customer_id, Json{{"external_id", "user-7"}, {"role", "admin"}}});
   Response group = call("POST", inbox,
-                        Json{{"type", "group"}, {"name", "Beta testers"},
-                             {"members", Json::array({customer_id, Json{{"external_id", "user-7"}, {"role", "admin"}}})}},
-                        {owner});
+                        Json{{"type", "group"}, {"name", "Beta testers"}, {"members", group_members}}, {owner});
   REQUIRE(group.status == 201);
   const std::string group_path = "/v1/conversations/" + json_of(group)["id"].get<std::string>();
   Response dm = call("POST", inbox, Json{{"type", "dm"}, {"members", Json::array({customer_id})}}, {owner});
