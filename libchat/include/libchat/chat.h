@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "libchat/delivery.h"
+#include "libchat/export.h"
 #include "libchat/knowledge.h"
 #include "libchat/options.h"
 #include "libchat/providers/bus.h"
@@ -240,8 +241,8 @@ struct OperatorToken {
 
 // How conversations handed to the team get an assignee.
 enum class AssignmentMode { kManual, kRoundRobin };
-const char* AssignmentModeName(AssignmentMode mode);  // "manual", "round_robin"
-std::optional<AssignmentMode> ParseAssignmentMode(std::string_view text);
+LIBCHAT_API const char* AssignmentModeName(AssignmentMode mode);  // "manual", "round_robin"
+LIBCHAT_API std::optional<AssignmentMode> ParseAssignmentMode(std::string_view text);
 
 struct AssignmentSettings {
   // kRoundRobin: a new support conversation (or one the bot hands over) is
@@ -305,7 +306,7 @@ struct NotificationRequest {
   std::optional<NotificationFallback> fallback;
 };
 
-class Chat {
+class LIBCHAT_API Chat {
  public:
   // Opens (and migrates) the store, loads or generates the JWT secret.
   static Result<std::unique_ptr<Chat>> Open(Options options);

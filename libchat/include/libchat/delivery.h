@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "libchat/export.h"
 #include "libchat/types.h"
 
 namespace libchat {
@@ -25,8 +26,8 @@ using NotificationId = Id<NotificationIdTag>;
 // the hand-off. It is listed with the other deliveries but is not a channel a
 // notification or a delivery policy may name.
 enum class DeliveryChannel { kWebSocket, kWebhook, kEmail, kPush, kBot };
-const char* DeliveryChannelName(DeliveryChannel channel);  // "websocket", "webhook", "email", "push", "bot"
-std::optional<DeliveryChannel> ParseDeliveryChannel(std::string_view text);
+LIBCHAT_API const char* DeliveryChannelName(DeliveryChannel channel);  // "websocket", "webhook", "email", "push", "bot"
+LIBCHAT_API std::optional<DeliveryChannel> ParseDeliveryChannel(std::string_view text);
 
 enum class DeliveryStatus {
   kPending,    // waiting for its next attempt (or for a policy condition)
@@ -35,14 +36,14 @@ enum class DeliveryStatus {
   kSkipped,    // the delivery policy decided it is not needed (read in time, came online, ...)
   kCancelled,  // cancelled through the API while pending
 };
-const char* DeliveryStatusName(DeliveryStatus status);  // "pending", "delivered", "failed", ...
-std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view text);
+LIBCHAT_API const char* DeliveryStatusName(DeliveryStatus status);  // "pending", "delivered", "failed", ...
+LIBCHAT_API std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view text);
 
 // Webhook event types an endpoint may subscribe to.
 // "message.created", "message.updated", "message.deleted", "message.offline",
 // "conversation.created", "conversation.updated", "notification" (a notification sent on the
 // webhook channel), "notification.delivered", "notification.failed".
-const std::vector<std::string>& WebhookEventTypes();
+LIBCHAT_API const std::vector<std::string>& WebhookEventTypes();
 
 struct WebhookEndpoint {
   WebhookId id;
@@ -67,8 +68,8 @@ struct DeliveryAttempt {
 };
 
 enum class NotificationPriority { kLow, kNormal, kHigh, kUrgent };
-const char* NotificationPriorityName(NotificationPriority priority);  // "low", "normal", "high", "urgent"
-std::optional<NotificationPriority> ParseNotificationPriority(std::string_view text);
+LIBCHAT_API const char* NotificationPriorityName(NotificationPriority priority);  // "low", "normal", "high", "urgent"
+LIBCHAT_API std::optional<NotificationPriority> ParseNotificationPriority(std::string_view text);
 
 // One external delivery: a row of the outbox.
 struct Delivery {
@@ -101,8 +102,8 @@ struct Delivery {
 };
 
 enum class NotificationStatus { kPending, kDelivered, kFailed, kCancelled };
-const char* NotificationStatusName(NotificationStatus status);
-std::optional<NotificationStatus> ParseNotificationStatus(std::string_view text);
+LIBCHAT_API const char* NotificationStatusName(NotificationStatus status);
+LIBCHAT_API std::optional<NotificationStatus> ParseNotificationStatus(std::string_view text);
 
 struct NotificationFallback {
   std::chrono::seconds after{0};

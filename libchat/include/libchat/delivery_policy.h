@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "libchat/delivery.h"
+#include "libchat/export.h"
 #include "libchat/types.h"
 
 namespace libchat {
@@ -57,7 +58,7 @@ struct PolicyContext {
 
 // Thread-safety: Decide may be called concurrently from several delivery
 // workers; it must not block on I/O and must not call into the Chat.
-class PolicyStep {
+class LIBCHAT_API PolicyStep {
  public:
   virtual ~PolicyStep() = default;
   virtual std::string name() const = 0;
@@ -72,10 +73,10 @@ class PolicyStep {
 //  4. "has-email": email only to a recipient with an address.
 //  5. "not-yet-delivered": a notification delivery only while no other delivery
 //     of it reached the recipient (the fallback after the primary, or the other way round).
-std::vector<std::shared_ptr<const PolicyStep>> BuiltInPolicySteps();
+LIBCHAT_API std::vector<std::shared_ptr<const PolicyStep>> BuiltInPolicySteps();
 
 // Runs `steps` in order; the first non-continue decision wins.
-PolicyDecision RunPolicyChain(const std::vector<std::shared_ptr<const PolicyStep>>& steps,
+LIBCHAT_API PolicyDecision RunPolicyChain(const std::vector<std::shared_ptr<const PolicyStep>>& steps,
                               const PolicyContext& context);
 
 }  // namespace libchat

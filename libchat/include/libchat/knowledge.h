@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "libchat/export.h"
 #include "libchat/types.h"
 
 namespace libchat {
@@ -17,8 +18,8 @@ using KnowledgeId = Id<KnowledgeIdTag>;
 // "text": a passage (content). "qa": a question with its answer (content is an
 // optional longer explanation).
 enum class KnowledgeType { kText, kQa };
-const char* KnowledgeTypeName(KnowledgeType type);  // "text", "qa"
-std::optional<KnowledgeType> ParseKnowledgeType(std::string_view text);
+LIBCHAT_API const char* KnowledgeTypeName(KnowledgeType type);  // "text", "qa"
+LIBCHAT_API std::optional<KnowledgeType> ParseKnowledgeType(std::string_view text);
 
 struct KnowledgeEntry {
   KnowledgeId id;

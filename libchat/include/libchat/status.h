@@ -10,6 +10,8 @@
 #include <utility>
 #include <variant>
 
+#include "libchat/export.h"
+
 namespace libchat {
 
 enum class StatusCode {
@@ -28,9 +30,9 @@ enum class StatusCode {
 };
 
 // Stable snake_case name of a code ("invalid_argument", "not_found", ...).
-const char* StatusCodeName(StatusCode code);
+LIBCHAT_API const char* StatusCodeName(StatusCode code);
 
-class [[nodiscard]] Status {
+class [[nodiscard]] LIBCHAT_API Status {
  public:
   // A default-constructed Status is OK.
   Status() = default;
@@ -59,17 +61,17 @@ inline bool operator==(const Status& a, const Status& b) {
 }
 inline bool operator!=(const Status& a, const Status& b) { return !(a == b); }
 
-Status InvalidArgumentError(std::string message);
-Status UnauthenticatedError(std::string message);
-Status PermissionDeniedError(std::string message);
-Status NotFoundError(std::string message);
-Status AlreadyExistsError(std::string message);
-Status AbortedError(std::string message);
-Status ResourceExhaustedError(std::string message);
-Status FailedPreconditionError(std::string message);
-Status UnavailableError(std::string message);
-Status DeadlineExceededError(std::string message);
-Status InternalError(std::string message);
+LIBCHAT_API Status InvalidArgumentError(std::string message);
+LIBCHAT_API Status UnauthenticatedError(std::string message);
+LIBCHAT_API Status PermissionDeniedError(std::string message);
+LIBCHAT_API Status NotFoundError(std::string message);
+LIBCHAT_API Status AlreadyExistsError(std::string message);
+LIBCHAT_API Status AbortedError(std::string message);
+LIBCHAT_API Status ResourceExhaustedError(std::string message);
+LIBCHAT_API Status FailedPreconditionError(std::string message);
+LIBCHAT_API Status UnavailableError(std::string message);
+LIBCHAT_API Status DeadlineExceededError(std::string message);
+LIBCHAT_API Status InternalError(std::string message);
 
 // Either a T or a non-OK Status.
 template <typename T>

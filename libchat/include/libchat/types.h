@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "libchat/export.h"
 #include "libchat/status.h"
 
 namespace libchat {
@@ -21,9 +22,9 @@ namespace libchat {
 using Timestamp = std::chrono::time_point<std::chrono::system_clock, std::chrono::milliseconds>;
 
 // "2026-11-21T02:37:10.123Z"
-std::string FormatTimestamp(Timestamp t);
+LIBCHAT_API std::string FormatTimestamp(Timestamp t);
 // Accepts RFC 3339 with or without fractional seconds, 'Z' or a numeric offset.
-Result<Timestamp> ParseTimestamp(std::string_view text);
+LIBCHAT_API Result<Timestamp> ParseTimestamp(std::string_view text);
 
 // An opaque id with a type prefix ("acc_", "conv_", ...). Ids of different
 // kinds are different types, so a MessageId cannot be passed as a ConversationId.
@@ -80,7 +81,7 @@ enum class PrincipalType {
   kCustomer,     // an end user of an app, with a session token
   kAdmin,        // the holder of the configured master key
 };
-const char* PrincipalTypeName(PrincipalType type);  // "account", "customer", ...
+LIBCHAT_API const char* PrincipalTypeName(PrincipalType type);  // "account", "customer", ...
 
 struct Principal {
   PrincipalType type = PrincipalType::kPublishable;
@@ -99,8 +100,8 @@ struct Principal {
 // Records.
 
 enum class OperatorStatus { kActive, kInactive, kDeleted };
-const char* OperatorStatusName(OperatorStatus status);  // "active", "inactive", "deleted"
-std::optional<OperatorStatus> ParseOperatorStatus(std::string_view text);
+LIBCHAT_API const char* OperatorStatusName(OperatorStatus status);  // "active", "inactive", "deleted"
+LIBCHAT_API std::optional<OperatorStatus> ParseOperatorStatus(std::string_view text);
 
 // An agent under an account, assigned to some of its apps. Only an active
 // operator authenticates; its tokens stop working the moment it is made
@@ -161,14 +162,14 @@ struct Customer {
 
 enum class ConversationType { kSupport, kDm, kGroup, kChannel };
 enum class ConversationStatus { kOpen, kPending, kResolved, kSnoozed };
-const char* ConversationTypeName(ConversationType type);      // "support", ...
-const char* ConversationStatusName(ConversationStatus status); // "open", ...
-std::optional<ConversationType> ParseConversationType(std::string_view text);
-std::optional<ConversationStatus> ParseConversationStatus(std::string_view text);
+LIBCHAT_API const char* ConversationTypeName(ConversationType type);      // "support", ...
+LIBCHAT_API const char* ConversationStatusName(ConversationStatus status); // "open", ...
+LIBCHAT_API std::optional<ConversationType> ParseConversationType(std::string_view text);
+LIBCHAT_API std::optional<ConversationStatus> ParseConversationStatus(std::string_view text);
 
 enum class SenderType { kCustomer, kOperator, kAccount, kBot, kSystem };
-const char* SenderTypeName(SenderType type);  // "customer", ...
-std::optional<SenderType> ParseSenderType(std::string_view text);
+LIBCHAT_API const char* SenderTypeName(SenderType type);  // "customer", ...
+LIBCHAT_API std::optional<SenderType> ParseSenderType(std::string_view text);
 
 struct Sender {
   SenderType type = SenderType::kSystem;
@@ -178,8 +179,8 @@ struct Sender {
 // A member's role in a dm, group or channel. Owners and admins manage members;
 // in a channel only they (and the app's team) post.
 enum class MemberRole { kOwner, kAdmin, kMember };
-const char* MemberRoleName(MemberRole role);  // "owner", "admin", "member"
-std::optional<MemberRole> ParseMemberRole(std::string_view text);
+LIBCHAT_API const char* MemberRoleName(MemberRole role);  // "owner", "admin", "member"
+LIBCHAT_API std::optional<MemberRole> ParseMemberRole(std::string_view text);
 
 struct Member {
   std::string id;  // principal id: "cus_…", "acc_…", "op_…"

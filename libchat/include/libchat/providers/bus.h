@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "libchat/delivery.h"
+#include "libchat/export.h"
 #include "libchat/types.h"
 
 namespace libchat {
@@ -30,7 +31,7 @@ enum class EventType {
   kNotification,
 };
 // Wire name: "message.created", "conversation.updated", "receipt", "typing", ...
-const char* EventTypeName(EventType type);
+LIBCHAT_API const char* EventTypeName(EventType type);
 
 struct TypingState {
   ConversationId conversation_id;
@@ -65,7 +66,7 @@ struct Event {
 };
 
 // True when `principal` is in the event's audience.
-bool EventVisibleTo(const Event& event, const Principal& principal);
+LIBCHAT_API bool EventVisibleTo(const Event& event, const Principal& principal);
 
 using EventHandler = std::function<void(const std::shared_ptr<const Event>&)>;
 using SubscriptionId = std::uint64_t;
@@ -76,7 +77,7 @@ using SubscriptionId = std::uint64_t;
 // Store: hand the event to another thread for anything more. Events of one
 // conversation are published in seq order (the core publishes message events
 // from the store's commit hook, which runs in commit order).
-class Bus {
+class LIBCHAT_API Bus {
  public:
   virtual ~Bus() = default;
   virtual void Publish(std::shared_ptr<const Event> event) = 0;
@@ -86,6 +87,6 @@ class Bus {
 };
 
 // Delivers to every subscriber of this process synchronously.
-std::shared_ptr<Bus> NewInProcessBus();
+LIBCHAT_API std::shared_ptr<Bus> NewInProcessBus();
 
 }  // namespace libchat

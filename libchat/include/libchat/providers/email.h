@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "libchat/export.h"
 #include "libchat/providers/http_client.h"
 #include "libchat/providers/send_outcome.h"
 #include "libchat/status.h"
@@ -28,7 +29,7 @@ struct EmailMessage {
 // Thread-safety: Send may be called concurrently from many threads; it blocks
 // (network I/O), so callers run it on worker threads. It never throws: every
 // failure is reported in the SendOutcome.
-class EmailProvider {
+class LIBCHAT_API EmailProvider {
  public:
   virtual ~EmailProvider() = default;
   virtual SendOutcome Send(const EmailMessage& message) = 0;
@@ -51,17 +52,17 @@ struct EmailProviderConfig {
 };
 
 // True for the field names above that hold secrets.
-bool IsSecretEmailSetting(const std::string& name);
+LIBCHAT_API bool IsSecretEmailSetting(const std::string& name);
 
 // Checks `config` (type known, required fields present, ports and URLs well
 // formed). kInvalidArgument names the first problem.
-Status ValidateEmailProviderConfig(const EmailProviderConfig& config);
+LIBCHAT_API Status ValidateEmailProviderConfig(const EmailProviderConfig& config);
 
 // Builds the provider `config` describes. HTTP providers send through `http`
 // (which applies its own address policy); SMTP uses libcurl directly and
 // refuses hosts that resolve to private, loopback or link-local addresses
 // unless they are inside `allowed_private_networks` (CIDRs).
-Result<std::shared_ptr<EmailProvider>> NewEmailProvider(const EmailProviderConfig& config,
+LIBCHAT_API Result<std::shared_ptr<EmailProvider>> NewEmailProvider(const EmailProviderConfig& config,
                                                         std::shared_ptr<HttpClient> http,
                                                         const std::vector<std::string>& allowed_private_networks = {});
 

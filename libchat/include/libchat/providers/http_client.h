@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "libchat/export.h"
 #include "libchat/status.h"
 
 namespace libchat {
@@ -51,7 +52,7 @@ struct HttpResponse {
 // when the target address is refused, kInvalidArgument for a malformed URL (or
 // method, header, timeout), kDeadlineExceeded when request.timeout passed,
 // kUnavailable for DNS, connection and TLS failures.
-class HttpClient {
+class LIBCHAT_API HttpClient {
  public:
   virtual ~HttpClient() = default;
   virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
@@ -70,6 +71,6 @@ struct CurlHttpClientOptions {
 // The libcurl-backed client. curl_global_init runs once, on the first call of
 // this function (never from a static initializer). kInvalidArgument for a bad
 // network in allowed_networks.
-Result<std::shared_ptr<HttpClient>> NewCurlHttpClient(const CurlHttpClientOptions& options = {});
+LIBCHAT_API Result<std::shared_ptr<HttpClient>> NewCurlHttpClient(const CurlHttpClientOptions& options = {});
 
 }  // namespace libchat

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "libchat/export.h"
 #include "libchat/providers/send_outcome.h"
 
 namespace libchat {
@@ -18,7 +19,7 @@ struct PushMessage {
 };
 
 // Thread-safety: Send may be called concurrently; it may block (network I/O).
-class PushProvider {
+class LIBCHAT_API PushProvider {
  public:
   virtual ~PushProvider() = default;
   virtual SendOutcome Send(const PushMessage& message) = 0;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "libchat/export.h"
 #include "libchat/knowledge.h"
 #include "libchat/providers/http_client.h"
 #include "libchat/status.h"
@@ -36,7 +37,7 @@ struct ResponderAnswer {
 // Thread-safety: Respond may be called concurrently; it may block on the network,
 // so libchat calls it from the delivery workers, never from an event loop.
 // An error is treated like an unanswered question (the conversation is handed over).
-class Responder {
+class LIBCHAT_API Responder {
  public:
   virtual ~Responder() = default;
   virtual Result<ResponderAnswer> Respond(const ResponderInput& input) = 0;
@@ -44,7 +45,7 @@ class Responder {
 
 // Answers with the best passage when its score reaches min_score: a qa entry's
 // answer, a text entry's content. Never makes anything up.
-std::shared_ptr<Responder> NewKnowledgeBaseResponder();
+LIBCHAT_API std::shared_ptr<Responder> NewKnowledgeBaseResponder();
 
 struct OpenAiResponderOptions {
   // e.g. "https://api.openai.com/v1" or "http://127.0.0.1:11434/v1"; POST {base_url}/chat/completions.
@@ -63,7 +64,7 @@ struct OpenAiResponderOptions {
 // "HANDOFF". No passage at or above min_score, a "HANDOFF" reply, a non-2xx
 // status, a timeout or a malformed response all mean "not answered".
 // kInvalidArgument for a missing base_url or model, or a null client.
-Result<std::shared_ptr<Responder>> NewOpenAiResponder(OpenAiResponderOptions options,
+LIBCHAT_API Result<std::shared_ptr<Responder>> NewOpenAiResponder(OpenAiResponderOptions options,
                                                       std::shared_ptr<HttpClient> http_client);
 
 }  // namespace libchat

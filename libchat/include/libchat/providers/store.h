@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "libchat/delivery.h"
+#include "libchat/export.h"
 #include "libchat/knowledge.h"
 #include "libchat/status.h"
 #include "libchat/types.h"
@@ -184,7 +185,7 @@ struct KnowledgeMatch {
   std::string snippet;
 };
 
-class Store {
+class LIBCHAT_API Store {
  public:
   virtual ~Store() = default;
 
@@ -379,6 +380,6 @@ struct SqliteStoreOptions {
   // How long a writer waits on a lock held by another process. Default: 5000 ms.
   int busy_timeout_ms = 5000;
 };
-Result<std::shared_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options);
+LIBCHAT_API Result<std::shared_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options);
 
 }  // namespace libchat

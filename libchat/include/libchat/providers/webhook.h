@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "libchat/export.h"
 #include "libchat/providers/http_client.h"
 #include "libchat/providers/send_outcome.h"
 #include "libchat/types.h"
@@ -30,21 +31,21 @@ struct WebhookRequest {
 // Outcome: 2xx delivered; 410 kGone; anything else (3xx included: redirects
 // are not followed), timeouts and network errors kRetry, with Retry-After
 // honoured; a refused (private) target is kPermanent.
-class WebhookSender {
+class LIBCHAT_API WebhookSender {
  public:
   virtual ~WebhookSender() = default;
   virtual SendOutcome Send(const WebhookRequest& request) = 0;
 };
 
 // The Standard Webhooks sender over `http`.
-std::shared_ptr<WebhookSender> NewHttpWebhookSender(std::shared_ptr<HttpClient> http);
+LIBCHAT_API std::shared_ptr<WebhookSender> NewHttpWebhookSender(std::shared_ptr<HttpClient> http);
 
 // "v1,<base64 HMAC-SHA256(secret bytes, id + "." + seconds + "." + body)>" for a
 // "whsec_<base64>" secret; kInvalidArgument for a malformed secret.
-Result<std::string> SignWebhook(const std::string& secret, const std::string& id, std::int64_t timestamp_s,
+LIBCHAT_API Result<std::string> SignWebhook(const std::string& secret, const std::string& id, std::int64_t timestamp_s,
                                 const std::string& body);
 
 // A new "whsec_" secret (24 random bytes, base64).
-std::string NewWebhookSecret();
+LIBCHAT_API std::string NewWebhookSecret();
 
 }  // namespace libchat
