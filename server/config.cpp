@@ -376,7 +376,14 @@ const char* LogLevelName(LogLevel level) {
 std::string ConfigHelpText() {
   std::string text =
       "Usage: libchat-server [serve] [options]\n"
+      "       libchat-server backup DESTINATION [--force] [--no-key] [options]\n"
       "       libchat-server --help | --version\n\n"
+      "serve (the default) runs the server. backup copies the database (--db / CHAT_DB) to the new file\n"
+      "DESTINATION while a server may be running on it: one consistent snapshot, verified with\n"
+      "PRAGMA integrity_check, then renamed into place. It also copies the secrets key file (--secrets-key-file,\n"
+      "default <db>.key) to DESTINATION.key, without which the backup's sealed provider credentials and webhook\n"
+      "secrets cannot be read; --no-key skips that (back the key up separately). --force replaces an existing\n"
+      "DESTINATION (and DESTINATION.key). To restore, stop the server and put both files back in place.\n\n"
       "Every option may also be set with its environment variable; a flag wins over the variable.\n"
       "CHAT_LLM_API_KEY (environment only) is the bearer key sent to CHAT_LLM_BASE_URL.\n\n";
   for (const Setting& s : Settings()) {
@@ -407,6 +414,27 @@ Result<ServerConfig> LoadConfig(const std::vector<std::string>& args,
       continue;
     }
     if (arg == "serve" && i == 0) continue;
+    if (arg == "backup" && i == 0) {
+      config.command = ServerConfig::Command::kBackup;
+      continue;
+    }
+    if (config.command == ServerConfig::Command::kBackup) {
+      if (arg == "--force") {
+        config.backup_force = true;
+        continue;
+      }
+      if (arg == "--no-key") {
+        config.backup_copy_key = false;
+        continue;
+      }
+      if (!arg.empty() && arg.front() != '-') {
+        if (!config.backup_destination.empty()) {
+          return InvalidArgumentError("backup takes one DESTINATION file, not also \"" + arg + "\" (see --help)");
+        }
+        config.backup_destination = arg;
+        continue;
+      }
+    }
     std::string name = arg;
     std::string value;
     bool has_value = false;
@@ -425,6 +453,10 @@ Result<ServerConfig> LoadConfig(const std::vector<std::string>& args,
       value = args[++i];
     }
     if (Status st = match->apply(config, value); !st.ok()) return st;
+  }
+  if (config.command == ServerConfig::Command::kBackup && config.backup_destination.empty() && !config.show_help &&
+      !config.show_version) {
+    return InvalidArgumentError("backup needs the DESTINATION file to create: libchat-server backup DESTINATION");
   }
   if (!config.secrets_key.empty() && !config.secrets_key_file.empty()) {
     return InvalidArgumentError("set CHAT_SECRETS_KEY (--secrets-key) or CHAT_SECRETS_KEY_FILE (--secrets-key-file), "

@@ -1,17 +1,37 @@
-// libchat-server: configuration in, Chat and Server up, signals to a graceful stop.
+// libchat-server: configuration in, Chat and Server up, signals to a graceful stop; or `backup`.
+// Everything it does is the libchat::server library's public API, which a host can call the same way.
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
-#include <chrono>
-#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "libchat/chat.h"
+#include "libchat/server/backup_command.h"
+#include "libchat/server/chat_options.h"
 #include "libchat/server/config.h"
 #include "libchat/server/logger.h"
 #include "libchat/server/server.h"
+#include "libchat/version.h"
+
+namespace {
+
+// `libchat-server backup DESTINATION`: prints what was written, and what to know about the key, to stdout.
+int Backup(const libchat::server::ServerConfig& config) {
+  auto report = libchat::server::RunBackup(config);
+  if (!report.ok()) {
+    std::fprintf(stderr, "libchat-server backup: %s\n", report.status().message().c_str());
+    return 1;
+  }
+  std::printf("backed up %s to %s (%ju bytes, integrity check ok)\n", report->database.c_str(),
+              report->destination.c_str(), report->bytes);
+  for (const std::string& note : report->notes) std::printf("%s\n", note.c_str());
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace libchat;
@@ -30,47 +50,15 @@ int main(int argc, char** argv) {
     std::puts(LIBCHAT_VERSION);
     return 0;
   }
+  if (config->command == server::ServerConfig::Command::kBackup) return Backup(*config);
   server::Logger log(config->log_level);
 
-  Options options;
-  options.sqlite.path = config->database_path;
-  options.sqlite.synchronous_full = config->database_sync_full;
-  options.jwt_secret = config->jwt_secret;
-  options.master_key = config->master_key;
-  options.password_hashing.memory_kib = static_cast<std::uint32_t>(config->password_memory_kib);
-  options.rate_limits.app_requests_per_s = config->rate_limit;
-  options.rate_limits.app_burst = config->rate_burst;
-  options.rate_limits.customer_sends_per_min = config->customer_send_limit;
-  options.delivery.secrets_key = config->secrets_key;
-  options.delivery.secrets_key_file = config->secrets_key_file;
-  options.delivery.allowed_private_networks = config->outbound_allow_networks;
-  options.delivery.webhook_timeout = std::chrono::milliseconds(config->webhook_timeout_ms);
-  options.delivery.claim_lease = std::chrono::milliseconds(config->delivery_lease_ms);
-  options.delivery.verify_tls = config->tls_verify;
-  if (!config->delivery_retry_schedule_ms.empty()) {
-    options.delivery.retry_schedule.clear();
-    for (std::int64_t ms : config->delivery_retry_schedule_ms) {
-      options.delivery.retry_schedule.push_back(std::chrono::milliseconds(ms));
-    }
+  auto options = server::ChatOptionsFromConfig(*config);
+  if (!options.ok()) {
+    log.Error(options.status().message());
+    return 1;
   }
-  if (!config->llm_base_url.empty()) {
-    // The model endpoint is the operator's own configuration, so it may be private (a model served next door);
-    // tenants' webhook targets keep the outbound address policy.
-    auto http = NewCurlHttpClient({config->outbound_allow_networks, 1 << 20, config->tls_verify});
-    OpenAiResponderOptions llm;
-    llm.base_url = config->llm_base_url;
-    llm.model = config->llm_model;
-    llm.api_key = config->llm_api_key;
-    llm.timeout = std::chrono::milliseconds(config->llm_timeout_ms);
-    Result<std::shared_ptr<Responder>> responder =
-        http.ok() ? NewOpenAiResponder(std::move(llm), *http) : Result<std::shared_ptr<Responder>>(http.status());
-    if (!responder.ok()) {
-      log.Error("cannot set up the bot's model: " + responder.status().ToString());
-      return 1;
-    }
-    options.responder = *responder;
-  }
-  auto chat = Chat::Open(std::move(options));
+  auto chat = Chat::Open(std::move(options).value());
   if (!chat.ok()) {
     log.Error("cannot open the store " + config->database_path + ": " + chat.status().ToString());
     return 1;

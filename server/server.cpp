@@ -5,9 +5,10 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/thread_pool.hpp>
-#include <mutex>
 #include <algorithm>
+#include <mutex>
 
+#include "libchat/version.h"
 #include "server/api/api.h"
 #include "server/delivery_runner.h"
 #include "server/http_connection.h"
@@ -17,10 +18,6 @@
 #include "server/server_context.h"
 #include "server/util_random.h"
 #include "server/ws_tickets.h"
-
-#ifndef LIBCHAT_VERSION
-#define LIBCHAT_VERSION "0.0.0"
-#endif
 
 namespace libchat::server {
 
@@ -147,6 +144,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
   std::vector<std::weak_ptr<HttpConnection>> connections;
   std::size_t live_after_prune = 0;
   std::once_flag shutdown_once;
+  std::atomic<bool> started{false};  // AddRoute is refused from Start on
 };
 
 Server::Server(asio::io_context& io, Chat& chat, const ServerConfig& config, Logger& logger)
@@ -158,8 +156,16 @@ Server::~Server() {
   state_->workers.join();
 }
 
+Status Server::AddRoute(std::string_view method, std::string_view pattern, HostHandler handler) {
+  if (state_->started.load()) {
+    return FailedPreconditionError("host routes must be added before Server::Start");
+  }
+  return state_->api.AddHostRoute(method, pattern, std::move(handler));
+}
+
 Status Server::Start() {
   State& s = *state_;
+  s.started.store(true);
   asio::error_code ec;
   const auto address = asio::ip::make_address(s.config.listen_host, ec);
   if (ec) return InvalidArgumentError("listen address is not an IP address: " + s.config.listen_host);

@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 
 #include "server/api/handler_util.h"
+#include "server/api/host_routes.h"
 #include "server/json_codec.h"
 #include "server/ws_tickets.h"
 #include "server/metrics.h"
@@ -249,6 +250,7 @@ Api::Api(Chat& chat, ApiOptions options)
       options_(std::move(options)),
       started_(std::chrono::steady_clock::now()),
       routes_(std::make_unique<api::Routes>()),
+      host_routes_(std::make_unique<api::HostRoutes>()),
       idempotency_(options_.idempotency) {
   routes_->router.Add("GET", "/health", api::Route{&api::Health, api::Auth::kNone});
   routes_->router.Add("GET", "/openapi.json", api::Route{&api::OpenApi, api::Auth::kNone});
@@ -268,6 +270,10 @@ Api::Api(Chat& chat, ApiOptions options)
 }
 
 Api::~Api() = default;
+
+Status Api::AddHostRoute(std::string_view method, std::string_view pattern, HostHandler handler) {
+  return host_routes_->Add(method, pattern, std::move(handler), routes_->router.RouteTable());
+}
 
 bool Api::OriginAllowed(std::string_view origin) const {
   if (origin.empty()) return false;
@@ -320,6 +326,8 @@ http::Response Api::Dispatch(const http::Request& request, const std::string& re
   auto match = routes_->router.Find(request.method, request.path);
   switch (match.outcome) {
     case api::RouteOutcome::kNotFound:
+      // The host's routes never share a path with libchat's (host_routes.h), so asking second decides nothing.
+      if (auto response = host_routes_->Dispatch(request, request_id)) return std::move(*response);
       return ErrorResponse(404, "not_found", "no route matches this path", request_id);
     case api::RouteOutcome::kMethodNotAllowed: {
       if (is_options) {

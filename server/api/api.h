@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "libchat/chat.h"
+#include "libchat/server/host_route.h"
 #include "server/api/idempotency.h"
 #include "server/http/request.h"
 
@@ -53,6 +54,7 @@ struct ApiOptions {
 
 namespace api {
 struct Routes;
+class HostRoutes;
 }  // namespace api
 
 // Thread-safe: Handle may run on many threads at once (its only mutable state, the Idempotency-Key cache,
@@ -71,6 +73,10 @@ class Api {
   // JSON bodies come with "Content-Type: application/json".
   http::Response Handle(const http::Request& request, const std::string& request_id);
 
+  // Serves `handler` for `method` on `pattern` next to libchat's routes (Server::AddRoute; the rules are in
+  // server/api/host_routes.h). Not thread-safe: call it before Handle is first called.
+  Status AddHostRoute(std::string_view method, std::string_view pattern, HostHandler handler);
+
  private:
   http::Response Dispatch(const http::Request& request, const std::string& request_id);
   void AddCorsHeaders(const http::Request& request, http::Response& response) const;
@@ -80,6 +86,7 @@ class Api {
   ApiOptions options_;
   std::chrono::steady_clock::time_point started_;
   std::unique_ptr<api::Routes> routes_;
+  std::unique_ptr<api::HostRoutes> host_routes_;
   api::IdempotencyCache idempotency_;
 };
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "libchat/export.h"
 #include "libchat/status.h"
 
 namespace libchat::server {
@@ -77,14 +78,23 @@ struct ServerConfig {
 
   bool show_help = false;
   bool show_version = false;
+
+  // What the command line asks for: `libchat-server [serve]` (the default) or
+  // `libchat-server backup DESTINATION [--force] [--no-key]` (an online copy of database_path; see
+  // libchat/server/backup_command.h). The other settings apply to both (backup reads --db, the secrets key).
+  enum class Command { kServe, kBackup };
+  Command command = Command::kServe;
+  std::string backup_destination;  // backup DESTINATION: the file to create
+  bool backup_force = false;       // --force: replace an existing DESTINATION (and DESTINATION.key)
+  bool backup_copy_key = true;     // --no-key: do not copy the secrets key file to DESTINATION.key
 };
 
 // Reads `env` (a getenv-like lookup) and then `args` (argv without the program name).
 // kInvalidArgument names the offending variable or flag.
-Result<ServerConfig> LoadConfig(const std::vector<std::string>& args,
+LIBCHAT_SERVER_API Result<ServerConfig> LoadConfig(const std::vector<std::string>& args,
                                 const std::function<const char*(const char*)>& env);
 
-std::string ConfigHelpText();
-const char* LogLevelName(LogLevel level);
+LIBCHAT_SERVER_API std::string ConfigHelpText();
+LIBCHAT_SERVER_API const char* LogLevelName(LogLevel level);
 
 }  // namespace libchat::server

@@ -7,11 +7,12 @@
 #include <string>
 #include <string_view>
 
+#include "libchat/export.h"
 #include "libchat/server/config.h"
 
 namespace libchat::server {
 
-class Logger {
+class LIBCHAT_SERVER_API Logger {
  public:
   using Sink = std::function<void(std::string_view line)>;
   // Default sink: stderr.
