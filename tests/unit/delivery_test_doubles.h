@@ -1,64 +1,23 @@
-// Test doubles for external delivery in API tests: a webhook sender and an email provider that record what
-// they were asked to send and answer with a scripted outcome, and an HTTP client that refuses everything (so
-// that no test ever reaches the network). UseRecordingDelivery wires them into Options.
+// Test doubles for external delivery in API tests. The recording webhook sender and email provider are the
+// public ones (libchat/testing/); this adds what only libchat's own tests need: an HTTP client that refuses
+// everything (so that no test ever reaches the network), a log of the email configurations the provider factory
+// was asked to build, and UseRecordingDelivery, which wires them into Options.
 #pragma once
 
 #include <memory>
 #include <mutex>
-#include <utility>
 #include <vector>
 
 #include "libchat/options.h"
 #include "libchat/providers/email.h"
 #include "libchat/providers/http_client.h"
-#include "libchat/providers/webhook.h"
+#include "libchat/testing/recording_email_provider.h"
+#include "libchat/testing/recording_webhook_sender.h"
 
 namespace libchat::test {
 
-// What a provider double was asked to send, and the outcome it answers with. Thread-safe.
-template <typename Item>
-class SendLog {
- public:
-  explicit SendLog(SendOutcome outcome) : outcome_(std::move(outcome)) {}
-  SendOutcome Record(const Item& item) {
-    std::lock_guard lock(mutex_);
-    items_.push_back(item);
-    return outcome_;
-  }
-  void SetOutcome(SendOutcome outcome) {
-    std::lock_guard lock(mutex_);
-    outcome_ = std::move(outcome);
-  }
-  std::vector<Item> items() const {
-    std::lock_guard lock(mutex_);
-    return items_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  SendOutcome outcome_;
-  std::vector<Item> items_;
-};
-
-class RecordingWebhookSender : public WebhookSender {
- public:
-  SendOutcome Send(const WebhookRequest& request) override { return log_.Record(request); }
-  void SetOutcome(SendOutcome outcome) { log_.SetOutcome(std::move(outcome)); }
-  std::vector<WebhookRequest> requests() const { return log_.items(); }
-
- private:
-  SendLog<WebhookRequest> log_{SendOutcome::Delivered(200)};
-};
-
-class RecordingEmailProvider : public EmailProvider {
- public:
-  SendOutcome Send(const EmailMessage& message) override { return log_.Record(message); }
-  void SetOutcome(SendOutcome outcome) { log_.SetOutcome(std::move(outcome)); }
-  std::vector<EmailMessage> messages() const { return log_.items(); }
-
- private:
-  SendLog<EmailMessage> log_{SendOutcome::Delivered(250)};
-};
+using libchat::testing::RecordingEmailProvider;
+using libchat::testing::RecordingWebhookSender;
 
 class RefusingHttpClient : public HttpClient {
  public:
