@@ -139,6 +139,10 @@ TEST_CASE("backup: the copy of a live store opens with Chat::Open and holds ever
   CHECK_FALSE(HasTemporaryFiles(dir));
   // One self-contained file: no -wal beside it is needed.
   CHECK_FALSE(fs::exists(dir / "copy.db-wal"));
+  // Readable by its owner only, whatever the umask: it holds password hashes and every message.
+  struct stat info {};
+  REQUIRE(::stat((dir / "copy.db").c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0600);
 
   auto copy = OpenChat(dir / "copy.db");
   // The same JWT secret: the owner's token works against the copy, whose accounts are the original's.

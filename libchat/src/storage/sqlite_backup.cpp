@@ -11,7 +11,9 @@
 // one step (holding the shared lock just for that step).
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -71,18 +73,25 @@ Result<std::string> QueryText(sqlite3* db, const char* sql, const std::string& c
   return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text));
 }
 
-// A file name next to `destination` that does not exist yet.
-std::string TemporaryPathFor(const std::string& destination) {
+// Creates an empty file next to `destination` that did not exist before (O_EXCL, so no race with another
+// backup) and returns its name. Mode 0600: the copy holds everything the store holds (password hashes,
+// sealed secrets, every message), whatever the process umask lets other files be.
+Result<std::string> CreateTemporaryFileFor(const std::string& destination) {
   std::random_device device;
-  for (;;) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
     const std::uint64_t suffix = (std::uint64_t{device()} << 32) ^ device();
     char hex[17];
     for (int i = 15; i >= 0; --i) hex[15 - i] = "0123456789abcdef"[(suffix >> (i * 4)) & 0xF];
     hex[16] = '\0';
     std::string path = destination + ".tmp-" + hex;
-    std::error_code ec;
-    if (!fs::exists(path, ec) && !ec) return path;
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+      return path;
+    }
+    if (errno != EEXIST) return UnavailableError("cannot create a file next to " + destination + ": " + std::strerror(errno));
   }
+  return UnavailableError("cannot create a temporary file next to " + destination);
 }
 
 // Removes the temporary copy and whatever SQLite left beside it; unless released.
@@ -254,7 +263,9 @@ Status BackupSqliteDatabase(const std::string& source, const std::string& destin
     if (!started.ok()) return started.status();
   }
 
-  const std::string temporary = TemporaryPathFor(destination);
+  auto created = CreateTemporaryFileFor(destination);
+  if (!created.ok()) return created.status();
+  const std::string temporary = *created;
   TemporaryFiles cleanup(temporary);
   {
     auto copy_db = OpenDatabase(temporary, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "the backup file");
