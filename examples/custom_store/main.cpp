@@ -2,8 +2,8 @@
 //
 // The host keeps libchat's SQLite store and adds what its compliance team asks
 // for: an audit trail of every message written (new messages, edits, deletes),
-// with who wrote it and when. AuditingStore derives from DelegatingStore (every
-// call passed to the inner store) and overrides only the two message writes.
+// with who wrote it and when. AuditingStore derives from libchat::StoreWrapper
+// (every call passed to the inner store) and overrides only the two message writes.
 //
 // An owner and a customer then talk through the public API; the program prints
 // the audit trail the store kept. Run: ./custom_store [database-file]
@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "delegating_store.h"
 #include "libchat/chat.h"
+#include "libchat/providers/store_wrapper.h"
 
 namespace {
 
@@ -37,9 +37,9 @@ struct AuditEntry {
 //
 // Thread-safety: libchat calls a Store from many threads at once; the trail has
 // its own mutex, and everything else is the inner store's business.
-class AuditingStore : public host::DelegatingStore {
+class AuditingStore : public libchat::StoreWrapper {
  public:
-  using DelegatingStore::DelegatingStore;
+  using StoreWrapper::StoreWrapper;
 
   libchat::Result<libchat::AppendResult> AppendMessage(const libchat::AppendRequest& request,
                                                        const libchat::CommitHook& on_commit) override {

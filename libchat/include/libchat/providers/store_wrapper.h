@@ -1,15 +1,24 @@
-// DelegatingStore: a libchat::Store that passes every call to another Store.
+// StoreWrapper: a Store that passes every call to another Store.
 //
-// A host that wants to add something to libchat's storage (an audit trail,
-// metrics, a read-only switch, fault injection in its tests) derives from it and
-// overrides only the calls it changes, instead of implementing the ~70 methods
-// of the Store interface itself. Copy it into your project: it uses the public
-// API only (libchat/providers/store.h). When a libchat release adds a Store
-// method, the compiler will point at this class (the method is pure virtual);
-// add the one forwarding line.
+// A host that wants to add something to libchat's storage (an audit trail, metrics,
+// a read-only switch, fault injection in its tests) derives from it and overrides
+// only the calls it changes, instead of implementing every method of the Store
+// interface (examples/custom_store). The wrapper adds no behaviour of its own: each
+// call's contract is the wrapped store's, as documented in store.h. When a libchat
+// release adds a Store method, StoreWrapper forwards it too, so derived classes keep
+// compiling. Header-only.
+//
+//   class AuditingStore : public libchat::StoreWrapper {
+//    public:
+//     using StoreWrapper::StoreWrapper;
+//     Result<AppendResult> AppendMessage(const AppendRequest& request, const CommitHook& on_commit) override {
+//       auto result = inner().AppendMessage(request, on_commit);
+//       if (result.ok()) audit_.Record(*result);
+//       return result;
+//     }
+//   };
 #pragma once
 
-#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,13 +28,11 @@
 
 #include "libchat/providers/store.h"
 
-namespace host {
+namespace libchat {
 
-using namespace libchat;  // NOLINT: the Store signatures read as they do in store.h
-
-class DelegatingStore : public Store {
+class StoreWrapper : public Store {
  public:
-  explicit DelegatingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
+  explicit StoreWrapper(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
 
   Result<std::optional<std::string>> GetSetting(std::string_view key) override { return inner_->GetSetting(key); }
   Result<std::string> PutSettingIfAbsent(std::string_view key, std::string_view value) override {
@@ -182,10 +189,11 @@ class DelegatingStore : public Store {
   StoreMetrics Metrics() const override { return inner_->Metrics(); }
 
  protected:
+  // The wrapped store, for overrides that add to a call and then pass it on.
   Store& inner() const { return *inner_; }
 
  private:
   std::shared_ptr<Store> inner_;
 };
 
-}  // namespace host
+}  // namespace libchat
