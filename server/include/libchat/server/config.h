@@ -46,7 +46,6 @@ struct ServerConfig {
   // CHAT_PRESENCE_GRACE_MS / --presence-grace-ms: how long after its last WebSocket closed a principal is
   // still reported online (a reconnect within it produces no presence event at all).
   int presence_grace_ms = 5000;
-  int shutdown_grace_ms = 5000;           // how long in-flight work may take after SIGTERM
   int password_memory_kib = 19456;        // CHAT_PASSWORD_MEMORY_KIB: Argon2id memory cost
 
   // External delivery (webhooks, email): Options::delivery.
