@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "libchat/event_json.h"
+
 namespace libchat::server {
 namespace {
 
@@ -242,14 +244,6 @@ Json ToJson(const Member& member) {
   return j;
 }
 
-Json ToJson(const PresenceState& presence) {
-  Json j = Json::object();
-  j["principal_id"] = presence.principal_id;
-  j["status"] = presence.online ? "online" : "offline";
-  j["at"] = FormatTimestamp(presence.at);
-  return j;
-}
-
 Json ToJson(const Receipt& receipt) {
   Json j = Json::object();
   j["conversation_id"] = receipt.conversation_id.str();
@@ -441,18 +435,10 @@ Json ToJson(const Principal& principal) {
   return j;
 }
 
-Json ToJson(const TypingState& typing) {
-  Json j = Json::object();
-  j["conversation_id"] = typing.conversation_id.str();
-  j["sender"] = ToJson(typing.sender);
-  j["state"] = typing.typing ? "start" : "stop";
-  return j;
-}
-
 std::string EventFrameText(const Event& event) {
   if (event.message && (event.type == EventType::kMessageCreated || event.type == EventType::kMessageUpdated ||
                         event.type == EventType::kMessageDeleted)) {
-    // The hot event: written directly, like the message POST responses.
+    // The hot event: written directly, like the message POST responses (the same JSON as EventToJson).
     std::string out;
     out.reserve(256 + event.message->text.size() + event.message->metadata_json.size());
     out += "{\"type\":\"";
@@ -462,34 +448,7 @@ std::string EventFrameText(const Event& event) {
     out += '}';
     return out;
   }
-  Json frame = Json::object();
-  frame["type"] = EventTypeName(event.type);
-  Json data = Json::object();
-  switch (event.type) {
-    case EventType::kMessageCreated:
-    case EventType::kMessageUpdated:
-    case EventType::kMessageDeleted:
-      if (event.message) data = ToJson(*event.message);
-      break;
-    case EventType::kConversationCreated:
-    case EventType::kConversationUpdated:
-      if (event.conversation) data = ToJson(*event.conversation);
-      break;
-    case EventType::kReceipt:
-      if (event.receipt) data = ToJson(*event.receipt);
-      break;
-    case EventType::kTyping:
-      if (event.typing) data = ToJson(*event.typing);
-      break;
-    case EventType::kPresence:
-      if (event.presence) data = ToJson(*event.presence);
-      break;
-    case EventType::kNotification:
-      if (event.notification) data = ToJson(*event.notification);
-      break;
-  }
-  frame["data"] = std::move(data);
-  return DumpJson(frame);
+  return EventToJson(event);
 }
 
 }  // namespace libchat::server

@@ -31,16 +31,12 @@ nlohmann::json ToJson(const Customer& customer);
 nlohmann::json ToJson(const Conversation& conversation);
 // {id, type:"customer"|"account"|"operator", role, joined_at}
 nlohmann::json ToJson(const Member& member);
-// {principal_id, status:"online"|"offline", at}
-nlohmann::json ToJson(const PresenceState& presence);
 // {id, conversation_id, seq, sender{type,id}, text, metadata, client_msg_id, created_at, edited_at, deleted}
 nlohmann::json ToJson(const Message& message);
 // {conversation_id, member_id, delivered_seq, read_seq, updated_at}
 nlohmann::json ToJson(const Receipt& receipt);
 // {type, id, app_id?, account_id?, expires_at?}: who the caller is (WebSocket hello, /tokens/validate).
 nlohmann::json ToJson(const Principal& principal);
-// {conversation_id, sender{type,id}, state:"start"|"stop"}
-nlohmann::json ToJson(const TypingState& typing);
 // {type, id}; id is null for the system sender.
 nlohmann::json ToJson(const Sender& sender);
 // {id, app_id, url, events, enabled, disabled_reason, previous_secret_expires_at, created_at, updated_at}.
@@ -70,9 +66,8 @@ nlohmann::json ToJson(const BotSettings& bot);
 // {color, position, title, welcome_text, logo_url, prechat:[{id, label, type, required}]}
 nlohmann::json ToJson(const WidgetSettings& widget);
 
-// The WebSocket frame text of an event: {"type":"message.created","data":{…}}. data is the message for
-// message.*, the conversation for conversation.*, the receipt for receipt and the typing state for typing
-// ({} if the event lacks the member its type calls for).
+// The WebSocket frame text of an event: libchat::EventToJson(event) (libchat/event_json.h), with message
+// events written directly (AppendMessageJson) because they are the hot path; the same JSON either way.
 std::string EventFrameText(const Event& event);
 
 // The JSON text of ToJson(message), written straight into `out` without building a DOM (the same object,

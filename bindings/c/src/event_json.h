@@ -1,7 +1,6 @@
 // The JSON text of an event as chat_event::payload_json carries it: the same
-// {"type":…,"data":{…}} frame the reference server sends over WebSocket, with
-// the objects in the API.md shapes. Written here from the public records because
-// the server's codec is not part of the public API.
+// {"type":…,"data":{…}} frame the reference server sends over WebSocket
+// (libchat::EventToJson), plus the C API's own events.dropped notice.
 #pragma once
 
 #include <cstdint>
